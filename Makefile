@@ -1,0 +1,57 @@
+# Spotify Analytics Pipeline: `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+INSTALLED := $(VENV)/.installed
+JARS := .cache/ivy/.fetched
+ADAPTER_FILES := $(shell find adapter -name '*.py' -o -name '*.yml' -o -name '*.sql' -o -name 'pyproject.toml')
+
+.PHONY: setup java run test lint lock server-start server-stop server-status clean
+
+setup: $(INSTALLED) $(JARS) ## Create .venv, install pinned dependencies, fetch the Delta jars
+
+java: ## Java 17+ for Spark (installed from Debian's packages when missing and we are root)
+	@if java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])'; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing a Java 17 runtime (openjdk-17-jre-headless)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	else echo "error: Spark needs Java 17 or newer on PATH; install it (e.g. openjdk-17-jre-headless)" >&2; exit 1; fi
+
+$(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required (python3.11 on PATH)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e . --reinstall-package dbt-spark-lakehouse ./adapter
+	touch $@
+
+$(JARS): $(INSTALLED)
+	$(BIN)/python -m ingest server fetch-jars
+	touch $@
+
+run: setup ## Start the lakehouse server if needed and run the pipeline (demo data without credentials)
+	$(BIN)/python -m ingest pipeline
+
+test: setup ## Run the test suite (starts and stops its own lakehouse server)
+	$(BIN)/python -m pytest
+
+lint: setup ## ruff and sqlfluff
+	$(BIN)/ruff check ingest adapter tests
+	$(BIN)/ruff format --check ingest adapter tests
+	$(BIN)/sqlfluff lint models tests/generic macros analyses
+
+lock: ## Re-resolve requirements.lock from pyproject.toml files
+	$(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 \
+		-o requirements.lock -q --no-header
+
+server-start: setup
+	$(BIN)/python -m ingest server start
+server-stop:
+	$(BIN)/python -m ingest server stop
+server-status:
+	$(BIN)/python -m ingest server status
+
+clean: ## Remove the virtualenv, caches and dbt output (keeps data/)
+	rm -rf $(VENV) .cache target logs

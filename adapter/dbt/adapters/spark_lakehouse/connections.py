@@ -1,0 +1,31 @@
+"""Credentials and connection manager: dbt-spark's Thrift connection plus the Spark Connect endpoint."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from dbt.adapters.spark.connections import SparkConnectionManager, SparkCredentials
+
+ADAPTER_TYPE = "spark_lakehouse"
+
+
+@dataclass
+class SparkLakehouseCredentials(SparkCredentials):
+    """dbt-spark credentials (``method: thrift`` for SQL) plus where Spark Connect listens."""
+
+    connect_host: Optional[str] = None
+    connect_port: int = 15002
+
+    @property
+    def type(self) -> str:
+        return ADAPTER_TYPE
+
+    @property
+    def connect_url(self) -> str:
+        return f"sc://{self.connect_host or self.host}:{self.connect_port}"
+
+    def _connection_keys(self) -> tuple[str, ...]:
+        return (*super()._connection_keys(), "connect_host", "connect_port")
+
+
+class SparkLakehouseConnectionManager(SparkConnectionManager):
+    TYPE = ADAPTER_TYPE

@@ -1,0 +1,1 @@
+"""Spotify Analytics Pipeline: ingest into Bronze Delta tables and run the lakehouse server."""

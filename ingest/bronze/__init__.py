@@ -1,0 +1,1 @@
+"""Bronze Delta tables: DDL and idempotent loads through Spark Connect."""

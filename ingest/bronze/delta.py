@@ -1,0 +1,75 @@
+"""Helpers shared by Bronze loads: the bronze database and MERGE of a snapshot into a Delta table."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ingest.lakehouse.command import DATA_DIR_CONF
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+BRONZE_DATABASE = "bronze"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    inserted: int
+    updated: int
+    deleted: int
+    total: int
+
+
+def ensure_bronze_database(spark: "SparkSession") -> None:
+    """``bronze`` lives in <data>/bronze, the server's data directory."""
+    spark.sql(f"create database if not exists {BRONZE_DATABASE} location '${{{DATA_DIR_CONF}}}/bronze'")
+
+
+def ensure_table(spark: "SparkSession", table: str, ddl_columns: str, partitioned_by: str = "") -> None:
+    partition = f" partitioned by ({partitioned_by})" if partitioned_by else ""
+    spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} ({ddl_columns}) using delta{partition}")
+
+
+def _merge_metrics(spark: "SparkSession", table: str) -> dict[str, int]:
+    history = spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]
+    metrics = history["operationMetrics"] or {}
+    return {key: int(value) for key, value in metrics.items() if value.isdigit()}
+
+
+def merge_snapshot(
+    spark: "SparkSession",
+    table: str,
+    rows: pd.DataFrame,
+    spark_schema: str,
+    key_columns: list[str],
+    scope_condition: str = "true",
+) -> MergeResult:
+    """Make ``table`` hold exactly ``rows`` within the scope: insert new keys, update rows whose
+    ``row_hash`` changed, delete keys no longer present. Unchanged rows are not rewritten, so a rerun
+    with the same input changes nothing."""
+    incoming = spark.createDataFrame(rows, schema=spark_schema)
+    view = f"incoming_{table}"
+    incoming.createOrReplaceTempView(view)
+    on = " and ".join(f"t.{key} = s.{key}" for key in key_columns)
+    columns = [field.split()[0] for field in spark_schema.split(", ")]
+    assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+    spark.sql(
+        f"""
+        merge into {BRONZE_DATABASE}.{table} t
+        using {view} s
+        on {on}
+        when matched and t.row_hash <> s.row_hash then update set {assignments}, loaded_at = current_timestamp()
+        when not matched then insert ({", ".join(columns)}, loaded_at)
+            values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
+        when not matched by source and ({scope_condition}) then delete
+        """
+    )
+    metrics = _merge_metrics(spark, table)
+    total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
+    return MergeResult(
+        inserted=metrics.get("numTargetRowsInserted", 0),
+        updated=metrics.get("numTargetRowsUpdated", 0),
+        deleted=metrics.get("numTargetRowsDeleted", 0),
+        total=total,
+    )

@@ -1,0 +1,84 @@
+"""Load the catalog into Bronze: ``bronze.kaggle_tracks_bronze`` and its quarantine table.
+
+Loads: a full snapshot of one catalog file (the user's Kaggle CSV, or the generated demo catalog).
+Key: ``catalog_row_id``. Incremental by content: unchanged rows are kept as they are, changed rows
+updated, rows gone from the file deleted. Rejected rows go to ``bronze.kaggle_tracks_quarantine``
+with their reason, replaced on each load of the same file.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.bronze.delta import (
+    BRONZE_DATABASE,
+    MergeResult,
+    ensure_bronze_database,
+    ensure_table,
+    merge_snapshot,
+)
+from ingest.catalog.demo import write_demo_catalog
+from ingest.catalog.kaggle_csv import PRIMARY_KEY, ParsedCatalog, read_catalog
+from ingest.catalog.schema import SPARK_SCHEMA
+from ingest.config import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+TABLE = "kaggle_tracks_bronze"
+QUARANTINE_TABLE = "kaggle_tracks_quarantine"
+QUARANTINE_SCHEMA = "line_number bigint, raw_record string, reason string, catalog_source string, source_file string"
+
+
+@dataclass(frozen=True)
+class CatalogChoice:
+    path: Path
+    catalog_source: str  # 'kaggle' or 'generated'
+
+
+@dataclass(frozen=True)
+class CatalogLoad:
+    choice: CatalogChoice
+    merge: MergeResult
+    quarantined: int
+
+
+def choose_catalog(settings: Settings) -> CatalogChoice:
+    """The user's Kaggle file when present, else the generated demo catalog (written on demand)."""
+    kaggle = settings.path(settings.kaggle_csv)
+    if kaggle.is_file():
+        return CatalogChoice(kaggle, "kaggle")
+    log.warning(
+        "No Kaggle catalog at %s: using a GENERATED demo catalog (not real Spotify data). "
+        "Download the Kaggle 'Spotify Tracks Dataset' dataset.csv there for real features.",
+        kaggle,
+    )
+    return CatalogChoice(write_demo_catalog(settings.data_path / "demo"), "generated")
+
+
+def _replace_quarantine(spark: "SparkSession", parsed: ParsedCatalog, source_file: str) -> None:
+    ensure_table(spark, QUARANTINE_TABLE, f"{QUARANTINE_SCHEMA}, quarantined_at timestamp")
+    escaped = source_file.replace("'", "''")
+    spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where source_file = '{escaped}'")
+    if parsed.rejected.empty:
+        return
+    spark.createDataFrame(parsed.rejected, schema=QUARANTINE_SCHEMA).createOrReplaceTempView("rejected_rows")
+    spark.sql(
+        f"insert into {BRONZE_DATABASE}.{QUARANTINE_TABLE} "
+        "select *, current_timestamp() as quarantined_at from rejected_rows"
+    )
+
+
+def load_catalog(spark: "SparkSession", settings: Settings) -> CatalogLoad:
+    choice = choose_catalog(settings)
+    parsed = read_catalog(choice.path, choice.catalog_source)
+    log.info("Read %d valid and %d rejected rows from %s", len(parsed.rows), len(parsed.rejected), choice.path)
+    ensure_bronze_database(spark)
+    ensure_table(spark, TABLE, f"{SPARK_SCHEMA}, loaded_at timestamp")
+    columns = [field.split()[0] for field in SPARK_SCHEMA.split(", ")]
+    merge = merge_snapshot(spark, TABLE, parsed.rows[columns], SPARK_SCHEMA, [PRIMARY_KEY, "catalog_source"])
+    _replace_quarantine(spark, parsed, str(choice.path))
+    return CatalogLoad(choice=choice, merge=merge, quarantined=len(parsed.rejected))

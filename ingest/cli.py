@@ -1,0 +1,126 @@
+"""Command line of the Spotify Analytics Pipeline: ``python -m ingest --help``."""
+
+import logging
+from typing import Annotated
+
+import typer
+
+from ingest.config import ConfigError, Settings, get_settings
+from ingest.lakehouse import server
+from ingest.lakehouse.server import ServerError
+
+app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
+server_app = typer.Typer(help="The lakehouse server: one Spark driver serving Thrift and Spark Connect.")
+load_app = typer.Typer(help="Load landed data into Bronze Delta tables (through Spark Connect).")
+app.add_typer(server_app, name="server")
+app.add_typer(load_app, name="load")
+
+log = logging.getLogger("ingest")
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("py4j", "urllib3", "grpc", "pyspark"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@server_app.command("start")
+def server_start() -> None:
+    """Start the lakehouse server (a no-op when it already runs)."""
+    settings = settings_or_exit()
+    try:
+        pid, started = server.start(settings)
+    except ServerError as exc:
+        raise fail(str(exc)) from None
+    if started:
+        typer.echo(
+            f"Lakehouse server started (pid {pid}): Thrift {settings.lakehouse_host}:{settings.thrift_port}, "
+            f"Spark Connect {settings.connect_url}. Log: {server.log_file(settings)}"
+        )
+    else:
+        typer.echo(f"Lakehouse server already running (pid {pid}); nothing to do.")
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the lakehouse server."""
+    settings = settings_or_exit()
+    pid = server.stop(settings)
+    typer.echo(f"Lakehouse server (pid {pid}) stopped." if pid else "Lakehouse server is not running.")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Show whether the server runs, its ports and memory. Exit code 0 when ready, 3 otherwise."""
+    settings = settings_or_exit()
+    state = server.status(settings)
+    if not state.running:
+        typer.echo("Lakehouse server is not running.")
+        raise typer.Exit(3)
+    rss = f"{state.rss_bytes / 2**30:.2f} GiB" if state.rss_bytes else "unknown"
+    typer.echo(
+        f"Lakehouse server running (pid {state.pid}, RSS {rss}); "
+        f"Thrift :{settings.thrift_port} {'open' if state.thrift_open else 'closed'}, "
+        f"Spark Connect :{settings.connect_port} {'open' if state.connect_open else 'closed'}."
+    )
+    if not state.ready:
+        raise typer.Exit(3)
+
+
+@server_app.command("fetch-jars")
+def server_fetch_jars() -> None:
+    """Resolve the Delta Lake jars into the project-local Ivy cache (needs the network once)."""
+    settings = settings_or_exit()
+    try:
+        jars = server.fetch_jars(settings)
+    except ServerError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{settings.delta_package} and its dependencies are in {jars}")
+
+
+@load_app.command("catalog")
+def load_catalog() -> None:
+    """Load the track catalog (Kaggle CSV, or the generated demo) into bronze.kaggle_tracks_bronze."""
+    from ingest.bronze.kaggle_tracks import load_catalog as load
+    from ingest.catalog.kaggle_csv import CatalogFormatError
+    from ingest.lakehouse.client import connect
+
+    settings = settings_or_exit()
+    try:
+        result = load(connect(settings), settings)
+    except (ServerError, CatalogFormatError) as exc:
+        raise fail(str(exc)) from None
+    merge = result.merge
+    label = "GENERATED demo catalog" if result.choice.catalog_source == "generated" else "Kaggle catalog"
+    typer.echo(
+        f"{label} {result.choice.path} -> bronze.kaggle_tracks_bronze: {merge.inserted} inserted, "
+        f"{merge.updated} updated, {merge.deleted} deleted, {merge.total} rows; "
+        f"{result.quarantined} rejected rows in bronze.kaggle_tracks_quarantine."
+    )
+
+
+@app.command("pipeline")
+def pipeline() -> None:
+    """Start the server if needed, load Bronze, run `dbt build` and `dbt docs generate`."""
+    from ingest.pipeline import run_pipeline
+
+    settings = settings_or_exit()
+    raise typer.Exit(run_pipeline(settings))

@@ -1,0 +1,86 @@
+"""All configuration in one place: environment variables and an optional ``.env`` file.
+
+Paths are resolved against the project directory (``PROJECT_DIR``, default: the working directory),
+so the CLI, dbt and the lakehouse server agree on where ``data/`` is.
+"""
+
+import importlib.metadata
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SCALA_VERSION = "2.13"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    project_dir: Path = Field(default_factory=Path.cwd, description="Folder holding dbt_project.yml.")
+    data_dir: Path = Field(Path("data"), description="Root of the lakehouse: bronze, silver, gold, metastore.")
+    kaggle_csv: Path = Field(
+        Path("data/kaggle/dataset.csv"),
+        description="Kaggle 'Spotify Tracks Dataset' CSV; when absent the demo generates a catalog.",
+    )
+    ivy_dir: Path = Field(Path(".cache/ivy"), description="Project-local Ivy cache for the Delta jars.")
+
+    spark_master: str = Field("local[2]", description="Spark master of the lakehouse server.")
+    spark_driver_memory: str = Field("2g", description="Driver memory of the lakehouse server.")
+    spark_shuffle_partitions: int = Field(4, ge=1)
+    lakehouse_bind_host: str = Field("127.0.0.1", description="Address the server's ports bind to.")
+    lakehouse_host: str = Field("127.0.0.1", description="Address clients use to reach the server.")
+    thrift_port: int = Field(10000, ge=1, le=65535)
+    connect_port: int = Field(15002, ge=1, le=65535)
+    server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
+
+    @field_validator("project_dir")
+    @classmethod
+    def _absolute_project_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    def path(self, value: Path) -> Path:
+        """A configured path made absolute against the project directory."""
+        value = value.expanduser()
+        return value if value.is_absolute() else self.project_dir / value
+
+    @property
+    def data_path(self) -> Path:
+        return self.path(self.data_dir)
+
+    @property
+    def server_dir(self) -> Path:
+        return self.data_path / "lakehouse"
+
+    @property
+    def spark_version(self) -> str:
+        import pyspark
+
+        return pyspark.__version__
+
+    @property
+    def delta_package(self) -> str:
+        """Maven coordinates of the Delta jar matching the installed pyspark and delta-spark."""
+        major_minor = ".".join(self.spark_version.split(".")[:2])
+        delta_version = importlib.metadata.version("delta-spark")
+        return f"io.delta:delta-spark_{major_minor}_{SCALA_VERSION}:{delta_version}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"sc://{self.lakehouse_host}:{self.connect_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Load settings once; a bad value raises ConfigError naming the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid configuration: {problems}") from None

@@ -1,0 +1,21 @@
+"""Clients of the lakehouse server: a Spark Connect session for loads and checks."""
+
+from typing import TYPE_CHECKING
+
+from ingest.config import Settings
+from ingest.lakehouse.server import ServerError, port_open
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def connect(settings: Settings) -> "SparkSession":
+    """A Spark Connect session on the running lakehouse server."""
+    if not port_open(settings.lakehouse_host, settings.connect_port):
+        raise ServerError(
+            f"No lakehouse server answers at {settings.connect_url}. "
+            "Start it with: python -m ingest server start"
+        )
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.remote(settings.connect_url).getOrCreate()

@@ -1,0 +1,224 @@
+"""Start, stop and inspect the lakehouse server: one Spark driver serving Thrift and Spark Connect.
+
+State lives in ``<data>/lakehouse/``: ``server.pid`` (the JVM's pid: spark-class execs java) and
+``server.log`` (the server's quiet log). Readiness is both TCP ports accepting connections.
+"""
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.config import Settings
+from ingest.lakehouse.command import jar_fetch_command, server_command, spark_env
+
+log = logging.getLogger(__name__)
+
+
+class ServerError(RuntimeError):
+    """The server could not be started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    thrift_open: bool
+    connect_open: bool
+    rss_bytes: int | None
+
+    @property
+    def ready(self) -> bool:
+        return self.running and self.thrift_open and self.connect_open
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_file(settings: Settings) -> Path:
+    return settings.server_dir / "server.pid"
+
+
+def log_file(settings: Settings) -> Path:
+    return settings.server_dir / "server.log"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    # A zombie (exited, not yet reaped) is not alive.
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def _is_our_server(pid: int) -> bool:
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"HiveThriftServer2" in cmdline.read_bytes()
+    except OSError:
+        return False
+
+
+def read_pid(settings: Settings) -> int | None:
+    """The pid of a live server from the pid file; a stale pid file is removed."""
+    path = pid_file(settings)
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if _process_alive(pid) and _is_our_server(pid):
+        return pid
+    log.info("Removing stale pid file %s (pid %s is not a running lakehouse server)", path, pid)
+    path.unlink(missing_ok=True)
+    return None
+
+
+def rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def status(settings: Settings) -> ServerStatus:
+    pid = read_pid(settings)
+    host = settings.lakehouse_host
+    return ServerStatus(
+        running=pid is not None,
+        pid=pid,
+        thrift_open=port_open(host, settings.thrift_port),
+        connect_open=port_open(host, settings.connect_port),
+        rss_bytes=rss_bytes(pid) if pid else None,
+    )
+
+
+def _log_tail(settings: Settings, lines: int = 25) -> str:
+    try:
+        return "\n".join(log_file(settings).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _check_ports_free(settings: Settings) -> None:
+    ports = (("Thrift", settings.thrift_port, "THRIFT_PORT"), ("Spark Connect", settings.connect_port, "CONNECT_PORT"))
+    for name, port, setting in ports:
+        if port_open(settings.lakehouse_host, port):
+            raise ServerError(
+                f"Port {port} ({name}) on {settings.lakehouse_host} is already in use by another process. "
+                f"Stop that process or choose another port with {setting}."
+            )
+
+
+def start(settings: Settings) -> tuple[int, bool]:
+    """Start the server unless it runs; return (pid, started_now). Blocks until both ports accept."""
+    pid = read_pid(settings)
+    if pid is not None:
+        return pid, False
+    _check_ports_free(settings)
+    try:
+        command = server_command(settings)
+    except FileNotFoundError as exc:
+        raise ServerError(str(exc)) from None
+    settings.server_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    with log_file(settings).open("ab") as server_log:
+        process = subprocess.Popen(
+            command,
+            cwd=settings.project_dir,
+            env=spark_env(settings),
+            stdin=subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_file(settings).write_text(f"{process.pid}\n")
+    _wait_until_ready(settings, process)
+    return process.pid, True
+
+
+def _wait_until_ready(settings: Settings, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + settings.server_start_timeout
+    host = settings.lakehouse_host
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pid_file(settings).unlink(missing_ok=True)
+            raise ServerError(
+                f"The lakehouse server exited with code {process.returncode} while starting. "
+                f"Last lines of {log_file(settings)}:\n{_log_tail(settings)}"
+            )
+        if port_open(host, settings.thrift_port) and port_open(host, settings.connect_port):
+            return
+        time.sleep(0.5)
+    _terminate(process.pid)
+    pid_file(settings).unlink(missing_ok=True)
+    raise ServerError(
+        f"The lakehouse server did not open ports {settings.thrift_port} and {settings.connect_port} "
+        f"within {settings.server_start_timeout:.0f} s. Last lines of {log_file(settings)}:\n"
+        f"{_log_tail(settings)}"
+    )
+
+
+def _terminate(pid: int, grace_seconds: float = 30.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        if not _process_alive(pid):
+            return
+        time.sleep(0.2)
+    log.warning("Server pid %s did not stop within %.0f s; killing it", pid, grace_seconds)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def stop(settings: Settings) -> int | None:
+    """Stop the server if it runs; return the pid that was stopped, or None."""
+    pid = read_pid(settings)
+    if pid is None:
+        return None
+    _terminate(pid)
+    pid_file(settings).unlink(missing_ok=True)
+    return pid
+
+
+NOOP_SCRIPT = "print('Delta jars resolved')\n"
+
+
+def fetch_jars(settings: Settings) -> Path:
+    """Resolve the Delta jars into the project-local Ivy cache (network once, then offline)."""
+    ivy = settings.path(settings.ivy_dir)
+    ivy.mkdir(parents=True, exist_ok=True)
+    script = ivy / "resolve_noop.py"
+    script.write_text(NOOP_SCRIPT)
+    result = subprocess.run(
+        jar_fetch_command(settings, script),
+        env=spark_env(settings),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServerError(
+            f"Could not resolve {settings.delta_package} into {ivy}:\n{result.stderr[-3000:]}"
+        )
+    return ivy / "jars"
