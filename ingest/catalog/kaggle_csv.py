@@ -111,8 +111,7 @@ def parse_catalog(raw: pd.DataFrame, catalog_source: str, source_file: str) -> P
     rejected = pd.DataFrame(
         {
             "line_number": raw.loc[~ok, "line_number"].astype("int64"),
-            "raw_record": raw.loc[~ok].drop(columns="line_number").to_json(orient="records", lines=True)
-            .splitlines()
+            "raw_record": raw.loc[~ok].drop(columns="line_number").to_json(orient="records", lines=True).splitlines()
             if (~ok).any()
             else [],
             "reason": reasons.loc[~ok],

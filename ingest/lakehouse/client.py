@@ -13,8 +13,7 @@ def connect(settings: Settings) -> "SparkSession":
     """A Spark Connect session on the running lakehouse server."""
     if not port_open(settings.lakehouse_host, settings.connect_port):
         raise ServerError(
-            f"No lakehouse server answers at {settings.connect_url}. "
-            "Start it with: python -m ingest server start"
+            f"No lakehouse server answers at {settings.connect_url}. Start it with: python -m ingest server start"
         )
     from pyspark.sql import SparkSession
 

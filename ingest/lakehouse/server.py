@@ -116,7 +116,10 @@ def _log_tail(settings: Settings, lines: int = 25) -> str:
 
 
 def _check_ports_free(settings: Settings) -> None:
-    ports = (("Thrift", settings.thrift_port, "THRIFT_PORT"), ("Spark Connect", settings.connect_port, "CONNECT_PORT"))
+    ports = (
+        ("Thrift", settings.thrift_port, "THRIFT_PORT"),
+        ("Spark Connect", settings.connect_port, "CONNECT_PORT"),
+    )
     for name, port, setting in ports:
         if port_open(settings.lakehouse_host, port):
             raise ServerError(
@@ -218,7 +221,5 @@ def fetch_jars(settings: Settings) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        raise ServerError(
-            f"Could not resolve {settings.delta_package} into {ivy}:\n{result.stderr[-3000:]}"
-        )
+        raise ServerError(f"Could not resolve {settings.delta_package} into {ivy}:\n{result.stderr[-3000:]}")
     return ivy / "jars"

@@ -1,7 +1,6 @@
 """Credentials and connection manager: dbt-spark's Thrift connection plus the Spark Connect endpoint."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 from dbt.adapters.spark.connections import SparkConnectionManager, SparkCredentials
 
@@ -12,7 +11,7 @@ ADAPTER_TYPE = "spark_lakehouse"
 class SparkLakehouseCredentials(SparkCredentials):
     """dbt-spark credentials (``method: thrift`` for SQL) plus where Spark Connect listens."""
 
-    connect_host: Optional[str] = None
+    connect_host: str | None = None
     connect_port: int = 15002
 
     @property

@@ -3,12 +3,11 @@
 from typing import Any
 
 from dbt.adapters.__about__ import version as base_adapter_version
-
 from dbt.adapters.base import PythonJobHelper
-from dbt.adapters.contracts.connection import AdapterResponse
-from dbt.adapters.spark.impl import SparkAdapter
 from dbt.adapters.base.impl import AdapterTrackingRelationInfo
+from dbt.adapters.contracts.connection import AdapterResponse
 from dbt.adapters.contracts.relation import RelationConfig
+from dbt.adapters.spark.impl import SparkAdapter
 from dbt.adapters.spark_lakehouse.__version__ import version
 from dbt.adapters.spark_lakehouse.connections import ADAPTER_TYPE, SparkLakehouseConnectionManager
 from dbt.adapters.spark_lakehouse.python_submissions import SparkConnectPythonJobHelper

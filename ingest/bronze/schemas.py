@@ -1,0 +1,46 @@
+"""The Bronze contract: columns of every Bronze Delta table, in Spark DDL.
+
+The ingester writes these tables; dbt's sources (models/staging/*/_*__sources.yml) read them. Change a
+table here and in its sources file together.
+"""
+
+from ingest.catalog.schema import SPARK_SCHEMA as KAGGLE_CATALOG_COLUMNS
+
+AUDIO_FEATURE_COLUMNS = (
+    "danceability double, energy double, key int, loudness double, mode int, speechiness double, "
+    "acousticness double, instrumentalness double, liveness double, valence double, tempo double, "
+    "time_signature int"
+)
+
+# One row per play, from the recently-played API or a privacy export. Partitioned by played_date.
+# Key: play_id = sha256 of user_id | played_at (UTC, ms) | track_uri-or-"artist|title" (see ingest.plays).
+LISTENING_HISTORY_COLUMNS = (
+    "play_id string, user_id string, played_at timestamp, played_date date, "
+    "track_id string, track_name string, artist_name string, album_name string, "
+    "ms_played bigint, source string, "  # source: 'api' | 'export_extended' | 'export_classic'
+    "reason_start string, reason_end string, skipped boolean, shuffle boolean, offline boolean, "
+    "platform string, conn_country string, context_type string, context_uri string, "
+    "track_resolution string, "  # 'uri' | 'kaggle_match' | 'search' | 'unresolved:<reason>'
+    "landing_file string, row_hash string"
+)
+
+# Track metadata per track id; real audio features when the Spotify endpoint answered (else null).
+TRACK_FEATURES_COLUMNS = (
+    "track_id string, track_name string, artist_ids array<string>, artist_names string, album_name string, "
+    "duration_ms bigint, explicit boolean, "
+    f"{AUDIO_FEATURE_COLUMNS}, features_source string, "  # 'spotify_api' or null when no real features
+    "fetched_at timestamp, row_hash string"
+)
+
+# Deterministic synthetic features (hash-seeded per track_id); source is always 'synthetic'.
+SYNTHETIC_FEATURES_COLUMNS = (
+    f"track_id string, {AUDIO_FEATURE_COLUMNS}, source string, generator_version string, row_hash string"
+)
+
+BRONZE_TABLES: dict[str, str] = {
+    "kaggle_tracks_bronze": KAGGLE_CATALOG_COLUMNS,
+    "listening_history_bronze": LISTENING_HISTORY_COLUMNS,
+    "my_tracks_features_bronze": TRACK_FEATURES_COLUMNS,
+    "my_tracks_features_bronze_synthetic": SYNTHETIC_FEATURES_COLUMNS,
+}
+PARTITIONS: dict[str, str] = {"listening_history_bronze": "played_date"}

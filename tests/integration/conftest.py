@@ -1,0 +1,112 @@
+"""Test session fixtures: one real lakehouse server for the session, on free ports and a fresh data dir.
+
+The server, the CLI and dbt run exactly as a user runs them (``python -m ingest …``, ``dbt …``); only
+ports and the data directory differ, so a test run never touches a developer's own lakehouse.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.config import Settings
+from ingest.lakehouse import server
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
+KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def lakehouse_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a lakehouse on its own ports and data directory."""
+    return {
+        "PROJECT_DIR": str(REPO),
+        "DATA_DIR": str(data_dir),
+        "THRIFT_PORT": str(free_port()),
+        "CONNECT_PORT": str(free_port()),
+        "KAGGLE_CSV": str(KAGGLE_SAMPLE),
+        "DBT_TARGET_PATH": str(data_dir.parent / "dbt_target"),
+        "DBT_LOG_PATH": str(data_dir.parent / "dbt_logs"),
+        **extra,
+    }
+
+
+class Lakehouse:
+    """A running test lakehouse: its settings, and the commands a user would type against it."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.settings = settings_for(env)
+        self._session: Any = None
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_command([*args], {**self.env, **(env or {})})
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return self.run(sys.executable, "-m", "ingest", *args, env=env)
+
+    def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run(str(Path(sys.executable).parent / "dbt"), *args)
+
+    def sql(self, query: str) -> list:
+        from ingest.lakehouse.client import connect
+
+        if self._session is None:
+            self._session = connect(self.settings)
+        return self._session.sql(query).collect()
+
+    def stop(self) -> None:
+        """Close this process's Spark Connect session (else it retries against a stopped server), then
+        stop the server."""
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+        self.cli("server", "stop")
+        server.stop(self.settings)
+
+
+def settings_for(env: dict[str, str]) -> Settings:
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_command(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def kaggle_sample() -> Path:
+    if not KAGGLE_SAMPLE.is_file():
+        pytest.fail(f"The real Kaggle sample is missing: {KAGGLE_SAMPLE} (set SHARED_DATA_DIR)")
+    return KAGGLE_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def lakehouse(tmp_path_factory: pytest.TempPathFactory, kaggle_sample: Path) -> Iterator[Lakehouse]:
+    """The session's lakehouse server, started once and stopped at the end."""
+    house = Lakehouse(lakehouse_env(tmp_path_factory.mktemp("session") / "data"))
+    started = house.cli("server", "start")
+    assert started.returncode == 0, started.stderr + started.stdout
+    yield house
+    house.stop()

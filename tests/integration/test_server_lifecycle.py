@@ -1,0 +1,103 @@
+"""The lakehouse server command: start, no-op restart, status, stale pid file, taken port, clean stop."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import Lakehouse, lakehouse_env
+
+from ingest.lakehouse import server
+
+
+def java_processes_using(data_dir: Path) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"java" in cmdline and str(data_dir).encode() in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture
+def own_lakehouse(tmp_path: Path) -> Lakehouse:
+    """A lakehouse of this test alone (its own JVM), for lifecycle checks the session server can't do."""
+    return Lakehouse(lakehouse_env(tmp_path / "data"))
+
+
+def test_start_is_idempotent_and_stop_leaves_no_jvm(own_lakehouse: Lakehouse) -> None:
+    data_dir = own_lakehouse.settings.data_path
+
+    first = own_lakehouse.cli("server", "start")
+    assert first.returncode == 0, first.stderr
+    assert "Lakehouse server started" in first.stdout
+    pid = int((data_dir / "lakehouse" / "server.pid").read_text())
+    assert java_processes_using(data_dir) == [pid]
+
+    second = own_lakehouse.cli("server", "start")
+    assert second.returncode == 0
+    assert f"already running (pid {pid})" in second.stdout
+    assert java_processes_using(data_dir) == [pid]
+
+    status = own_lakehouse.cli("server", "status")
+    assert status.returncode == 0
+    assert "Thrift" in status.stdout and "open" in status.stdout
+
+    stopped = own_lakehouse.cli("server", "stop")
+    assert stopped.returncode == 0
+    assert f"(pid {pid}) stopped" in stopped.stdout
+    assert java_processes_using(data_dir) == []
+    assert not (data_dir / "lakehouse" / "server.pid").exists()
+    assert not server.port_open("127.0.0.1", own_lakehouse.settings.thrift_port)
+
+    after = own_lakehouse.cli("server", "status")
+    assert after.returncode == 3
+    assert "not running" in after.stdout
+
+
+def test_stale_pid_file_is_removed(own_lakehouse: Lakehouse) -> None:
+    pid_file = own_lakehouse.settings.data_path / "lakehouse" / "server.pid"
+    pid_file.parent.mkdir(parents=True)
+    pid_file.write_text("999999\n")  # above the default pid_max: no such process
+
+    result = own_lakehouse.cli("server", "status")
+
+    assert result.returncode == 3
+    assert "not running" in result.stdout
+    assert not pid_file.exists()
+
+
+def test_taken_port_gives_a_clear_error(own_lakehouse: Lakehouse) -> None:
+    port = own_lakehouse.settings.thrift_port
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = own_lakehouse.cli("server", "start")
+
+    assert result.returncode == 1
+    assert f"Port {port} (Thrift) on 127.0.0.1 is already in use by another process" in result.stderr
+    assert "THRIFT_PORT" in result.stderr
+    assert java_processes_using(own_lakehouse.settings.data_path) == []
+
+
+def test_invalid_setting_is_named(own_lakehouse: Lakehouse) -> None:
+    result = own_lakehouse.cli("server", "status", env={"THRIFT_PORT": "not-a-port"})
+
+    assert result.returncode == 2
+    assert "THRIFT_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_delta_jars_are_explained(own_lakehouse: Lakehouse, tmp_path: Path) -> None:
+    result = own_lakehouse.cli("server", "start", env={"IVY_DIR": str(tmp_path / "empty-ivy")})
+
+    assert result.returncode == 1
+    assert "Delta jars are not in" in result.stderr
+    assert "fetch-jars" in result.stderr
+    assert not os.path.exists(own_lakehouse.settings.data_path / "lakehouse" / "server.pid")

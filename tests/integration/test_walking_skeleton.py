@@ -1,0 +1,100 @@
+"""The thinnest end-to-end slice: Kaggle CSV -> Bronze Delta -> dbt SQL model -> dbt Python model."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import Lakehouse
+
+SAMPLE_ROWS = 10_000
+SAMPLE_DISTINCT_TRACKS = 9_749
+
+
+@pytest.fixture(scope="module")
+def loaded(lakehouse: Lakehouse) -> Lakehouse:
+    result = lakehouse.cli("load", "catalog")
+    assert result.returncode == 0, result.stderr
+    assert "Kaggle catalog" in result.stdout
+    return lakehouse
+
+
+@pytest.fixture(scope="module")
+def built(loaded: Lakehouse) -> Lakehouse:
+    build = loaded.dbt("build")
+    assert build.returncode == 0, build.stdout[-5000:]
+    return loaded
+
+
+def test_bronze_holds_every_csv_row_as_delta(loaded: Lakehouse, kaggle_sample: Path) -> None:
+    expected = pd.read_csv(kaggle_sample)
+    [row] = loaded.sql("select count(*) as n, count(distinct track_id) as tracks from bronze.kaggle_tracks_bronze")
+    assert (row.n, row.tracks) == (len(expected), expected["track_id"].nunique())
+    assert (row.n, row.tracks) == (SAMPLE_ROWS, SAMPLE_DISTINCT_TRACKS)
+
+    table_dir = loaded.settings.data_path / "bronze" / "kaggle_tracks_bronze"
+    assert (table_dir / "_delta_log").is_dir()
+    [detail] = loaded.sql("describe detail bronze.kaggle_tracks_bronze")
+    assert detail.format == "delta"
+    assert detail.location.rstrip("/").endswith(str(table_dir))
+
+
+def test_bronze_values_match_the_csv(loaded: Lakehouse, kaggle_sample: Path) -> None:
+    expected = pd.read_csv(kaggle_sample).rename(columns={"Unnamed: 0": "catalog_row_id"})
+    first = expected.sort_values("catalog_row_id").iloc[0]
+    [row] = loaded.sql("select * from bronze.kaggle_tracks_bronze order by catalog_row_id limit 1")
+    assert row.catalog_row_id == first.catalog_row_id
+    assert row.track_id == first.track_id
+    assert row.valence == pytest.approx(first.valence)
+    assert row.tempo == pytest.approx(first.tempo)
+    assert row.explicit == bool(first.explicit)
+    assert row.catalog_source == "kaggle"
+
+
+def test_loading_again_changes_nothing(loaded: Lakehouse) -> None:
+    [before] = loaded.sql("describe history bronze.kaggle_tracks_bronze limit 1")
+
+    again = loaded.cli("load", "catalog")
+
+    assert again.returncode == 0, again.stderr
+    assert "0 inserted, 0 updated, 0 deleted, 10000 rows" in again.stdout
+    [count] = loaded.sql("select count(*) as n from bronze.kaggle_tracks_bronze")
+    assert count.n == SAMPLE_ROWS
+    [after] = loaded.sql("describe history bronze.kaggle_tracks_bronze limit 1")
+    assert after.operation == "MERGE"
+    assert after.version == before.version + 1
+    assert after.operationMetrics["numTargetRowsInserted"] == "0"
+    assert after.operationMetrics["numTargetRowsUpdated"] == "0"
+
+
+def test_dbt_build_creates_staging_and_python_model(built: Lakehouse) -> None:
+    [staging] = built.sql("select count(*) as n, count(distinct track_id) as d from staging.stg_kaggle__tracks")
+    assert staging.n == staging.d == SAMPLE_DISTINCT_TRACKS
+
+    clusters = built.sql("select * from gold.kaggle_track_sound_clusters")
+    assert len(clusters) == SAMPLE_DISTINCT_TRACKS
+    assert len({row.track_id for row in clusters}) == SAMPLE_DISTINCT_TRACKS
+    assert set(clusters[0].asDict()) == {
+        "track_id", "cluster_id", "distance_to_centroid", "valence", "energy", "catalog_source",
+    }  # fmt: skip
+    assert {row.cluster_id for row in clusters} == set(range(8))
+    assert (built.settings.data_path / "gold" / "kaggle_track_sound_clusters" / "_delta_log").is_dir()
+
+
+def test_python_model_is_reproducible(built: Lakehouse) -> None:
+    query = "select track_id, cluster_id from gold.kaggle_track_sound_clusters"
+    before = {row.track_id: row.cluster_id for row in built.sql(query)}
+
+    rebuild = built.dbt("build", "--select", "kaggle_track_sound_clusters")
+
+    assert rebuild.returncode == 0, rebuild.stdout[-3000:]
+    assert {row.track_id: row.cluster_id for row in built.sql(query)} == before
+
+
+def test_dbt_docs_generate(built: Lakehouse) -> None:
+    result = built.dbt("docs", "generate")
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    catalog = json.loads((Path(built.env["DBT_TARGET_PATH"]) / "catalog.json").read_text())
+    assert "model.spotify_analytics.kaggle_track_sound_clusters" in catalog["nodes"]
+    assert "source.spotify_analytics.bronze.kaggle_tracks_bronze" in catalog["sources"]
