@@ -42,9 +42,10 @@ lint: setup ## ruff and sqlfluff
 	$(BIN)/ruff format --check ingest adapter tests
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 
-lock: ## Re-resolve requirements.lock from pyproject.toml files
-	$(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 \
-		-o requirements.lock -q --no-header
+lock: ## Re-resolve requirements.lock from the pyproject.toml files
+	{ echo '# Pinned dependencies of the project and its dbt adapter plugin. Regenerate with: make lock'; \
+	  $(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 \
+		-q --no-header -o -; } > requirements.lock
 
 server-start: setup
 	$(BIN)/python -m ingest server start
