@@ -117,6 +117,21 @@ def load_catalog() -> None:
     )
 
 
+def _register_ingest_commands() -> None:
+    """Issue 3's commands: auth, poll, fetch-metadata, import-history, load plays/tracks/all, synthetic."""
+    from ingest.bronze import load_commands
+    from ingest.export import commands as export_commands
+    from ingest.spotify import commands as spotify_commands
+    from ingest.synthetic import commands as synthetic_commands
+
+    for module in (spotify_commands, export_commands, synthetic_commands):
+        module.register(app)
+    load_commands.register(load_app)
+
+
+_register_ingest_commands()
+
+
 @app.command("pipeline")
 def pipeline() -> None:
     """Start the server if needed, load Bronze, run `dbt build` and `dbt docs generate`."""

@@ -8,7 +8,7 @@ import importlib.metadata
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SCALA_VERSION = "2.13"
@@ -37,6 +37,25 @@ class Settings(BaseSettings):
     thrift_port: int = Field(10000, ge=1, le=65535)
     connect_port: int = Field(15002, ge=1, le=65535)
     server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
+
+    # Spotify ingest (issue 3). Secrets are SecretStr: never printed, never logged.
+    client_id: str = Field("", description="Spotify app client id (empty: poll/auth are skipped).")
+    client_secret: SecretStr = Field(SecretStr(""), description="Spotify app client secret.")
+    redirect_uri: str = Field("http://127.0.0.1:8888/callback", description="Loopback redirect URI of the app.")
+    spotify_user: str = Field("me", description="Local name of the listener whose tokens/cursors are used.")
+    spotify_api_base_url: str = Field("https://api.spotify.com/v1/", description="Web API base (tests: fake).")
+    spotify_accounts_url: str = Field("https://accounts.spotify.com", description="Accounts service base URL.")
+    spotify_request_timeout: float = Field(10.0, gt=0, description="Seconds per Spotify HTTP request.")
+    spotify_max_retries: int = Field(4, ge=0, description="Retries of a 5xx/timeout before giving up.")
+    spotify_backoff_cap: float = Field(
+        60.0, ge=0, description="Longest Retry-After we wait (s); past it the run stops and resumes next time."
+    )
+    audio_features_retry_after: float = Field(
+        7 * 24 * 3600.0, ge=0, description="Seconds to stop asking audio-features after a 403."
+    )
+    timezone: str = Field("UTC", description="The listener's IANA timezone (classic export times are local).")
+    allow_synthetic: bool = Field(True, description="Generate synthetic audio features for tracks without any.")
+    user_id_salt: str = Field("spotify-analytics", description="Salt of the pseudonymous user_id hash.")
 
     @field_validator("project_dir")
     @classmethod
@@ -68,6 +87,26 @@ class Settings(BaseSettings):
         major_minor = ".".join(self.spark_version.split(".")[:2])
         delta_version = importlib.metadata.version("delta-spark")
         return f"io.delta:delta-spark_{major_minor}_{SCALA_VERSION}:{delta_version}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @property
+    def landing_path(self) -> Path:
+        return self.data_path / "landing"
+
+    @property
+    def ingest_state_path(self) -> Path:
+        """Per-user tokens, cursors, caches: private to the ingester, mode 0700."""
+        return self.data_path / "state"
 
     @property
     def connect_url(self) -> str:

@@ -1,0 +1,164 @@
+"""Load landed plays into ``bronze.listening_history_bronze`` (+ podcasts, + quarantine).
+
+Reads: recently-played envelopes (``landing/api/<user>/recently_played``) and imported exports
+(``landing/export/<user>/{extended,classic}``) not yet loaded. Key: ``play_id``; MERGE inserts new plays and
+never deletes, so overlapping polls and reruns dedupe exactly. A load killed at any point is safe to rerun:
+the list of loaded landing files (``state/bronze_loaded_files.json``) is written only after the MERGEs
+commit, and re-merging a file changes nothing. Invalid records go to ``bronze.listening_history_quarantine``
+with their reason, replaced per landing file.
+"""
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+import pandas as pd
+
+from ingest.bronze.delta import BRONZE_DATABASE, MergeResult, ensure_bronze_database, ensure_table, merge_snapshot
+from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
+from ingest.config import Settings
+from ingest.landing.plays import PLAY_COLUMNS, Normalised, api_plays, classic_plays, extended_plays, rehash
+from ingest.landing.store import landed_files, private_dir, read_json, write_json
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+TABLE = "listening_history_bronze"
+PODCAST_TABLE = "podcast_history_bronze"
+QUARANTINE_TABLE = "listening_history_quarantine"
+PODCAST_SCHEMA = (
+    "play_id string, user_id string, played_at timestamp, played_date date, episode_name string, "
+    "show_name string, episode_uri string, ms_played bigint, source string, reason_start string, "
+    "reason_end string, skipped boolean, shuffle boolean, offline boolean, platform string, "
+    "conn_country string, landing_file string, row_hash string"
+)
+QUARANTINE_SCHEMA = "landing_file string, record_index bigint, raw_record string, reason string"
+
+
+@dataclass(frozen=True)
+class PlaysLoad:
+    files: int
+    plays: MergeResult | None
+    podcasts: MergeResult | None
+    quarantined: int
+    resolved_classic: int = 0
+    unresolved_classic: int = 0
+
+
+def _manifest(settings: Settings) -> Path:
+    return private_dir(settings.ingest_state_path) / "bronze_loaded_files.json"
+
+
+def pending_landing_files(settings: Settings) -> list[Path]:
+    landing = settings.landing_path
+    files = landed_files(landing / "api", "recently_played/*.json") + landed_files(landing / "export")
+    done = set(read_json(_manifest(settings), []) or [])
+    return [f for f in files if str(f.relative_to(landing)) not in done]
+
+
+def normalise_file(path: Path, settings: Settings, now: datetime) -> Normalised:
+    name = str(path.relative_to(settings.landing_path))
+    envelope = orjson.loads(path.read_bytes())
+    if name.startswith("api/"):
+        return api_plays(envelope, name, now)
+    records, user_id = envelope["records"], envelope["user_id"]
+    if envelope["kind"] == "classic":
+        return classic_plays(records, user_id, settings.timezone, name, now)
+    return extended_plays(records, user_id, name, now)
+
+
+def _normalise(text: str | None) -> str:
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text)).strip()
+
+
+def resolve_classic(spark: "SparkSession", plays: list[dict]) -> tuple[int, int]:
+    """Give classic-export plays a track id through the catalog, matched by normalised (artist, title)."""
+    classic = [p for p in plays if p["source"] == "export_classic" and p["track_id"] is None]
+    if not classic:
+        return 0, 0
+    catalog: dict[tuple[str, str], str] = {}
+    if spark.catalog.tableExists(f"{BRONZE_DATABASE}.kaggle_tracks_bronze"):
+        rows = spark.sql(
+            f"select artists, track_name, min(track_id) as track_id from {BRONZE_DATABASE}.kaggle_tracks_bronze "
+            "group by artists, track_name"
+        ).toPandas()
+        for artists, title, track_id in rows.itertuples(index=False):
+            key = (_normalise((artists or "").split(";")[0]), _normalise(title))
+            catalog.setdefault(key, track_id)
+    resolved = 0
+    for play in classic:
+        track_id = catalog.get((_normalise(play["artist_name"]), _normalise(play["track_name"])))
+        play["track_id"] = track_id
+        play["track_resolution"] = "kaggle_match" if track_id else "unresolved:no_catalog_match"
+        resolved += bool(track_id)
+        rehash(play, PLAY_COLUMNS)
+    return resolved, len(classic) - resolved
+
+
+def _dedupe(rows: list[dict]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for row in rows:
+        seen.setdefault(row["play_id"], row)
+    return list(seen.values())
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["played_at"] = pd.to_datetime(frame["played_at"], utc=True)
+    return frame
+
+
+def _replace_quarantine(spark: "SparkSession", files: list[str], rejected: list[dict]) -> None:
+    ensure_table(spark, QUARANTINE_TABLE, f"{QUARANTINE_SCHEMA}, quarantined_at timestamp")
+    names = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where landing_file in ({names})")
+    if rejected:
+        frame = pd.DataFrame(rejected, columns=["landing_file", "record_index", "raw_record", "reason"])
+        spark.createDataFrame(frame, schema=QUARANTINE_SCHEMA).createOrReplaceTempView("rejected_plays")
+        spark.sql(f"insert into {BRONZE_DATABASE}.{QUARANTINE_TABLE} select *, current_timestamp() from rejected_plays")
+
+
+def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
+    files = pending_landing_files(settings)
+    ensure_bronze_database(spark)
+    ensure_table(spark, TABLE, f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp", PARTITIONS[TABLE])
+    ensure_table(spark, PODCAST_TABLE, f"{PODCAST_SCHEMA}, loaded_at timestamp")
+    if not files:
+        return PlaysLoad(0, None, None, 0)
+    now = datetime.now(UTC)
+    batch = Normalised()
+    for path in files:
+        part = normalise_file(path, settings, now)
+        batch.plays += part.plays
+        batch.podcasts += part.podcasts
+        batch.rejected += part.rejected
+    log.info(
+        "%d files: %d plays, %d podcast plays, %d rejected",
+        len(files),
+        len(batch.plays),
+        len(batch.podcasts),
+        len(batch.rejected),
+    )
+    resolved, unresolved = resolve_classic(spark, batch.plays)
+    plays = merge_snapshot(
+        spark, TABLE, _frame(_dedupe(batch.plays), PLAY_COLUMNS), LISTENING_HISTORY_COLUMNS, ["play_id"], "false"
+    )
+    podcasts = None
+    if batch.podcasts:
+        podcast_columns = [c.split()[0] for c in PODCAST_SCHEMA.split(", ")]
+        podcasts = merge_snapshot(
+            spark, PODCAST_TABLE, _frame(_dedupe(batch.podcasts), podcast_columns), PODCAST_SCHEMA, ["play_id"], "false"
+        )
+    names = [str(f.relative_to(settings.landing_path)) for f in files]
+    _replace_quarantine(spark, names, batch.rejected)
+    done = set(read_json(_manifest(settings), []) or []) | set(names)
+    write_json(_manifest(settings), sorted(done), mode=0o600)
+    return PlaysLoad(len(files), plays, podcasts, len(batch.rejected), resolved, unresolved)

@@ -1,0 +1,1 @@
+"""Spotify privacy-export import: files, folders or the downloaded zip → sanitised landing files."""

@@ -1,0 +1,1 @@
+"""The landing zone: raw inputs written once, atomically, and never rewritten."""

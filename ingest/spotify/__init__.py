@@ -1,0 +1,1 @@
+"""Spotify Web API access: OAuth tokens, our own backoff, recently-played polling, metadata."""

@@ -1,0 +1,82 @@
+"""Track metadata and audio features, one id at a time (batch endpoints are gone), cached on disk.
+
+Cache: ``landing/api/metadata/tracks/<id>.json`` and ``.../audio_features/<id>.json`` (write once), so an id
+is fetched at most once ever. Ids whose track object already arrived in a recently-played payload are not
+fetched. ``audio-features`` answers 403 for apps created after Nov 2024: the first 403 is remembered in
+``state/audio_features_forbidden.json`` and the endpoint is not asked again for AUDIO_FEATURES_RETRY_AFTER.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import spotipy
+
+from ingest.config import Settings
+from ingest.landing.store import landed_files, private_dir, read_json, write_json, write_once
+from ingest.spotify.client import call
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MetadataResult:
+    tracks_fetched: int = 0
+    features_fetched: int = 0
+    features_forbidden: bool = False
+
+
+def metadata_dir(settings: Settings) -> Path:
+    return settings.landing_path / "api" / "metadata"
+
+
+def _forbidden_file(settings: Settings) -> Path:
+    return private_dir(settings.ingest_state_path) / "audio_features_forbidden.json"
+
+
+def audio_features_forbidden(settings: Settings) -> bool:
+    since = (read_json(_forbidden_file(settings), {}) or {}).get("forbidden_at")
+    return since is not None and time.time() - since < settings.audio_features_retry_after
+
+
+def known_track_ids(settings: Settings) -> set[str]:
+    """Ids whose track object is already landed (a recently-played payload or the track cache)."""
+    known = {p.stem for p in landed_files(metadata_dir(settings) / "tracks")}
+    for path in landed_files(settings.landing_path / "api", "recently_played/*.json"):
+        items = (orjson.loads(path.read_bytes()).get("response") or {}).get("items") or []
+        known.update(item["track"]["id"] for item in items if (item.get("track") or {}).get("id"))
+    return known
+
+
+def fetch_metadata(settings: Settings, client: spotipy.Spotify, track_ids: list[str]) -> MetadataResult:
+    result = MetadataResult()
+    known = known_track_ids(settings)
+    cache = metadata_dir(settings)
+    for track_id in sorted(set(track_ids) - known):
+        track = call(settings, client, lambda t=track_id: client.track(t), f"track {track_id}")
+        result.tracks_fetched += write_once(cache / "tracks" / f"{track_id}.json", orjson.dumps(track))
+    for track_id in sorted(set(track_ids)):
+        target = cache / "audio_features" / f"{track_id}.json"
+        if target.exists():
+            continue
+        if audio_features_forbidden(settings):
+            result.features_forbidden = True
+            break
+        try:
+            features = call(settings, client, lambda t=track_id: client.audio_features([t]), "audio-features")
+        except spotipy.SpotifyException as exc:
+            if exc.http_status != 403:
+                raise
+            write_json(_forbidden_file(settings), {"forbidden_at": time.time()}, mode=0o600)
+            log.warning(
+                "audio-features answered 403 (apps created after Nov 2024 have no access); not asking again "
+                "for %.0f h. Tracks get Kaggle or synthetic features instead.",
+                settings.audio_features_retry_after / 3600,
+            )
+            result.features_forbidden = True
+            break
+        if features and features[0]:
+            result.features_fetched += write_once(target, orjson.dumps(features[0]))
+    return result

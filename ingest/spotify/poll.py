@@ -1,0 +1,85 @@
+"""``poll``: recently-played plays since the stored ``after`` cursor, landed raw; no JVM.
+
+Each API response lands as ``landing/api/<user_id>/recently_played/<fetched_at>.json`` (write once, atomic)
+before the cursor moves, so a crash at any point loses nothing: the next poll asks again and ``load``
+dedupes by ``play_id``. Spotify keeps only the last 50 plays: when a full page's oldest play is newer than
+the previous cursor, plays in between are lost; that gap is logged and recorded under ``landing/api/<user_id>/gaps``.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ingest.config import Settings
+from ingest.landing.store import read_json, write_json, write_once
+from ingest.spotify.client import call, has_credentials, has_tokens, spotify_client
+from ingest.spotify.users import user_state_dir
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class PollResult:
+    status: str  # 'polled' | 'skipped'
+    plays: int = 0
+    gap: bool = False
+    reason: str = ""
+
+
+def played_at_ms(value: str) -> int:
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def api_landing_dir(settings: Settings, user_id: str):
+    return settings.landing_path / "api" / user_id
+
+
+def _cursor_file(settings: Settings, user_id: str):
+    return user_state_dir(settings, user_id) / "recently_played_cursor.json"
+
+
+def poll(settings: Settings, user_id: str) -> PollResult:
+    if not has_credentials(settings):
+        return PollResult("skipped", reason="CLIENT_ID/CLIENT_SECRET not set")
+    if not has_tokens(settings, user_id):
+        return PollResult("skipped", reason="no Spotify tokens; run: python -m ingest auth")
+    client = spotify_client(settings, user_id)
+    cursor = (read_json(_cursor_file(settings, user_id), {}) or {}).get("after")
+    params = {"limit": PAGE_LIMIT} | ({"after": cursor} if cursor is not None else {})
+    response = call(settings, client, lambda: client.current_user_recently_played(**params), "recently-played")
+    fetched_at = datetime.now(UTC)
+    stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
+    items = response.get("items") or []
+    landing = api_landing_dir(settings, user_id)
+    envelope = {"user_id": user_id, "fetched_at": fetched_at.isoformat(), "request": params, "response": response}
+    write_once(landing / "recently_played" / f"{stamp}.json", _dumps(envelope))
+    gap = _check_gap(items, cursor)
+    if gap:
+        write_once(landing / "gaps" / f"{stamp}.json", _dumps(gap | {"user_id": user_id, "detected_at": stamp}))
+        log.warning(
+            "Possible gap: the page was full and its oldest play (%s) is newer than the previous cursor (%s); "
+            "plays in between may be lost. Poll more often (every 15-30 min).",
+            gap["oldest_play_ms"],
+            gap["previous_cursor_ms"],
+        )
+    if items:
+        newest = max(played_at_ms(item["played_at"]) for item in items)
+        write_json(_cursor_file(settings, user_id), {"after": newest, "updated_at": stamp}, mode=0o600)
+    return PollResult("polled", plays=len(items), gap=bool(gap))
+
+
+def _check_gap(items: list[dict], cursor: int | None) -> dict | None:
+    if cursor is None or len(items) < PAGE_LIMIT:
+        return None
+    oldest = min(played_at_ms(item["played_at"]) for item in items)
+    if oldest <= int(cursor):
+        return None
+    return {"previous_cursor_ms": int(cursor), "oldest_play_ms": oldest}
+
+
+def _dumps(value: object) -> bytes:
+    import orjson
+
+    return orjson.dumps(value)

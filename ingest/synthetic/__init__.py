@@ -1,0 +1,1 @@
+"""Deterministic synthetic audio features for tracks with no real or Kaggle features."""
