@@ -76,6 +76,9 @@ def spotify_client(settings: Settings, user_id: str) -> spotipy.Spotify:
         status_retries=0,
     )
     client.prefix = settings.spotify_api_base_url.rstrip("/") + "/"
+    # Even with retries=0, urllib3 turns a 429/5xx in spotipy's status_forcelist into a RetryError that
+    # spotipy reports as 429 without Retry-After: a plain session lets the real status and headers through.
+    client._session = requests.Session()
     return client
 
 

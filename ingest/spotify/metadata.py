@@ -55,7 +55,13 @@ def fetch_metadata(settings: Settings, client: spotipy.Spotify, track_ids: list[
     known = known_track_ids(settings)
     cache = metadata_dir(settings)
     for track_id in sorted(set(track_ids) - known):
-        track = call(settings, client, lambda t=track_id: client.track(t), f"track {track_id}")
+        try:
+            track = call(settings, client, lambda t=track_id: client.track(t), f"track {track_id}")
+        except spotipy.SpotifyException as exc:
+            if exc.http_status not in (400, 404):
+                raise
+            log.warning("track %s: Spotify does not know this id (HTTP %d); skipped", track_id, exc.http_status)
+            continue
         result.tracks_fetched += write_once(cache / "tracks" / f"{track_id}.json", orjson.dumps(track))
     for track_id in sorted(set(track_ids)):
         target = cache / "audio_features" / f"{track_id}.json"
