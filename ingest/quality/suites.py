@@ -1,0 +1,203 @@
+"""The expectation suites, in code: one per Bronze table and one for Silver ``listening_with_features``.
+
+A suite is plain data (check id, kind, Great Expectations expectation name and arguments); the runner turns
+it into Great Expectations objects, so importing this module stays cheap. Severity comes from the config
+(``expectations.toml``) by the check's kind, or an override for the check id.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ingest.catalog.schema import VALID_RANGES
+from ingest.quality.gate_config import GateConfig
+
+BRONZE = "bronze"
+SILVER = "silver"
+LAYERS = (BRONZE, SILVER)
+
+AUDIO_FEATURES = (
+    "danceability", "energy", "valence", "acousticness", "instrumentalness", "speechiness", "liveness",
+    "loudness", "tempo", "key", "mode", "time_signature",
+)  # fmt: skip
+PLAY_SOURCES = ["api", "export_extended", "export_classic"]
+FEATURE_SOURCES = ["spotify_api", "kaggle", "synthetic"]
+MAX_PLAY_MS = VALID_RANGES["duration_ms"][1]
+
+
+@dataclass(frozen=True)
+class Check:
+    check_id: str  # unique within the suite, e.g. "valence.range"; the key of severity overrides
+    kind: str  # one of gate_config.CHECK_KINDS
+    expectation: str  # Great Expectations class name in great_expectations.expectations
+    kwargs: dict
+    severity: str = ""
+
+
+@dataclass(frozen=True)
+class TableSuite:
+    layer: str
+    table: str  # database.table validated by default
+    checks: tuple[Check, ...]
+    # Columns added before validation (name -> Spark SQL expression), e.g. 0/1 flags whose mean is a share.
+    derived_columns: dict[str, str] = field(default_factory=dict)
+
+    def on_table(self, table: str) -> "TableSuite":
+        return TableSuite(self.layer, table, self.checks, self.derived_columns)
+
+
+def not_null(column: str) -> Check:
+    return Check(f"{column}.not_null", "not_null", "ExpectColumnValuesToNotBeNull", {"column": column})
+
+
+def unique(*columns: str) -> Check:
+    if len(columns) == 1:
+        return Check(f"{columns[0]}.unique", "unique", "ExpectColumnValuesToBeUnique", {"column": columns[0]})
+    return Check(
+        f"{'+'.join(columns)}.unique", "unique", "ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}
+    )
+
+
+def in_range(column: str, low: float, high: float) -> Check:
+    return Check(
+        f"{column}.range",
+        "range",
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "min_value": low, "max_value": high},
+    )
+
+
+def feature_ranges(renamed: dict[str, str] | None = None) -> list[Check]:
+    """Valid ranges of the audio features (``ingest.catalog.schema.VALID_RANGES``), under their column names."""
+    renamed = renamed or {}
+    return [in_range(renamed.get(name, name), *VALID_RANGES[name]) for name in AUDIO_FEATURES]
+
+
+def not_in_future(column: str, now: dt.datetime, tolerance_minutes: float) -> Check:
+    latest = now + dt.timedelta(minutes=tolerance_minutes)
+    return Check(
+        f"{column}.not_in_future",
+        "not_in_future",
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "max_value": latest.isoformat()},
+    )
+
+
+def accepted(column: str, values: list[str]) -> Check:
+    arguments = {"column": column, "value_set": values}
+    return Check(f"{column}.accepted_values", "accepted_values", "ExpectColumnValuesToBeInSet", arguments)
+
+
+def coverage_share(name: str, flag_column: str, config: GateConfig) -> Check:
+    bounds = config.coverage[name]
+    low = bounds.min if bounds.min is not None or bounds.max is not None else 0.0  # always record the share
+    return Check(
+        f"coverage.{name}",
+        "coverage",
+        "ExpectColumnMeanToBeBetween",
+        {"column": flag_column, "min_value": low, "max_value": bounds.max},
+    )
+
+
+def _kaggle_tracks(config: GateConfig, now: dt.datetime) -> TableSuite:
+    return TableSuite(
+        BRONZE,
+        "bronze.kaggle_tracks_bronze",
+        (
+            not_null("catalog_row_id"),
+            not_null("track_id"),
+            unique("catalog_row_id", "catalog_source"),
+            *feature_ranges(),
+            in_range("duration_ms", *VALID_RANGES["duration_ms"]),
+            in_range("popularity", *VALID_RANGES["popularity"]),
+            accepted("catalog_source", ["kaggle", "generated"]),
+            not_in_future("loaded_at", now, config.future_tolerance_minutes),
+        ),
+    )
+
+
+def _listening_history(config: GateConfig, now: dt.datetime) -> TableSuite:
+    return TableSuite(
+        BRONZE,
+        "bronze.listening_history_bronze",
+        (
+            not_null("play_id"),
+            unique("play_id"),
+            not_null("user_id"),
+            not_null("played_at"),
+            not_in_future("played_at", now, config.future_tolerance_minutes),
+            in_range("ms_played", 0, MAX_PLAY_MS),
+            accepted("source", PLAY_SOURCES),
+        ),
+    )
+
+
+def _track_features(config: GateConfig, now: dt.datetime) -> TableSuite:
+    return TableSuite(
+        BRONZE,
+        "bronze.my_tracks_features_bronze",
+        (
+            not_null("track_id"),
+            unique("track_id"),
+            *feature_ranges(),
+            in_range("duration_ms", *VALID_RANGES["duration_ms"]),
+            accepted("features_source", ["spotify_api"]),
+            not_in_future("fetched_at", now, config.future_tolerance_minutes),
+        ),
+    )
+
+
+def _synthetic_features(config: GateConfig, now: dt.datetime) -> TableSuite:
+    return TableSuite(
+        BRONZE,
+        "bronze.my_tracks_features_bronze_synthetic",
+        (not_null("track_id"), unique("track_id"), *feature_ranges(), accepted("source", ["synthetic"])),
+    )
+
+
+def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite:
+    flags = {"coverage_overall": "cast(feature_source is not null as double)"} | {
+        f"coverage_{source}": f"cast(coalesce(feature_source = '{source}', false) as double)"
+        for source in FEATURE_SOURCES
+    }
+    return TableSuite(
+        SILVER,
+        "silver.listening_with_features",
+        (
+            not_null("play_id"),
+            unique("play_id"),
+            not_null("user_id"),
+            not_null("played_at"),
+            not_null("has_features"),
+            not_in_future("played_at", now, config.future_tolerance_minutes),
+            in_range("ms_played", 0, MAX_PLAY_MS),
+            in_range("hour_of_day", 0, 23),
+            in_range("day_of_week", 1, 7),
+            *feature_ranges({"key": "musical_key", "mode": "musical_mode"}),
+            accepted("source", PLAY_SOURCES),
+            accepted("feature_source", FEATURE_SOURCES),
+            *(coverage_share(name, f"coverage_{name}", config) for name in ("overall", *FEATURE_SOURCES)),
+        ),
+        flags,
+    )
+
+
+SUITE_BUILDERS = {
+    BRONZE: (_kaggle_tracks, _listening_history, _track_features, _synthetic_features),
+    SILVER: (_listening_with_features,),
+}
+
+
+def with_severity(suite: TableSuite, config: GateConfig) -> TableSuite:
+    checks = tuple(
+        Check(c.check_id, c.kind, c.expectation, c.kwargs, config.severity_of(suite.table, c.check_id, c.kind))
+        for c in suite.checks
+    )
+    return TableSuite(suite.layer, suite.table, checks, suite.derived_columns)
+
+
+def layer_suites(layer: str, config: GateConfig, now: dt.datetime | None = None) -> list[TableSuite]:
+    """The suites of a layer with severities resolved; ``now`` (UTC) bounds the timestamps."""
+    if layer not in SUITE_BUILDERS:
+        raise ValueError(f"Unknown layer {layer!r}; known: {', '.join(LAYERS)}")
+    now = now or dt.datetime.now(dt.UTC)
+    return [with_severity(build(config, now), config) for build in SUITE_BUILDERS[layer]]
