@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     connect_port: int = Field(15002, ge=1, le=65535)
     server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
 
+    # Data quality gate (issue 6): severities and thresholds live in a TOML file (ingest/quality/expectations.toml).
+    quality_config: Path = Field(
+        Path("ingest/quality/expectations.toml"),
+        description="TOML with the quality gate's severities and coverage thresholds.",
+    )
+
     # Spotify ingest (issue 3). Secrets are SecretStr: never printed, never logged.
     client_id: str = Field("", description="Spotify app client id (empty: poll/auth are skipped).")
     client_secret: SecretStr = Field(SecretStr(""), description="Spotify app client secret.")
@@ -70,6 +76,11 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return self.path(self.data_dir)
+
+    @property
+    def quality_path(self) -> Path:
+        """Great Expectations' context (gx/) and the Data Docs (docs/)."""
+        return self.data_path / "quality"
 
     @property
     def server_dir(self) -> Path:
