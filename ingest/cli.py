@@ -8,6 +8,7 @@ import typer
 from ingest.config import ConfigError, Settings, get_settings
 from ingest.lakehouse import server
 from ingest.lakehouse.server import ServerError
+from ingest.workload.cli import workload_app
 from ingest.quality.cli import validate_app
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
@@ -15,6 +16,7 @@ server_app = typer.Typer(help="The lakehouse server: one Spark driver serving Th
 load_app = typer.Typer(help="Load landed data into Bronze Delta tables (through Spark Connect).")
 app.add_typer(server_app, name="server")
 app.add_typer(load_app, name="load")
+app.add_typer(workload_app, name="workload")
 app.add_typer(validate_app, name="validate")
 
 log = logging.getLogger("ingest")

@@ -1,17 +1,28 @@
 """``python -m ingest workload generate``: write a generated listening workload to a folder."""
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ingest.config import ConfigError, get_settings
+from ingest.config import ConfigError, Settings, get_settings
 from ingest.workload.catalog import WorkloadCatalogError
 from ingest.workload.generate import DEFAULT_CATALOG_SHARE, WorkloadSpec, generate
+from ingest.workload.listening import pseudonymous_user_id as workload_pseudonym
 from ingest.workload.writers import FORMATS
 
 workload_app = typer.Typer(help="Generated listening workloads for tests and benchmarks.", no_args_is_help=True)
+
+
+def listener_pseudonym(settings: Settings) -> Callable[[str], str]:
+    """The ingester's pseudonymous user id, so generated Bronze rows match imported exports."""
+    try:
+        from ingest.spotify.users import pseudonymous_user_id
+    except ImportError:
+        return workload_pseudonym
+    return lambda name: pseudonymous_user_id(settings, name)
 
 
 @workload_app.command("generate")
@@ -52,7 +63,7 @@ def generate_command(
         start=start,
     )
     try:
-        paths = generate(spec, output_format, out)
+        paths = generate(spec, output_format, out, listener_pseudonym(settings))
     except WorkloadCatalogError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

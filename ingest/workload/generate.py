@@ -1,7 +1,7 @@
 """Generate a whole workload: the universe once, then each listener in turn, written in one format."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.workload.catalog import TrackUniverse, build_universe, read_catalog_tracks
-from ingest.workload.listening import ListenerPlays, simulate_listener
+from ingest.workload.listening import ListenerPlays, pseudonymous_user_id, simulate_listener
 from ingest.workload.writers import FORMATS, write_api, write_bronze, write_classic, write_extended
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,16 @@ def listeners(spec: WorkloadSpec, universe: TrackUniverse) -> Iterator[ListenerP
         )
 
 
-def generate(spec: WorkloadSpec, output_format: str, out: Path) -> list[Path]:
-    """Write the workload under ``out`` (one folder per listener; Bronze parquet in one folder)."""
+def generate(
+    spec: WorkloadSpec,
+    output_format: str,
+    out: Path,
+    user_id_for: Callable[[str], str] = pseudonymous_user_id,
+) -> list[Path]:
+    """Write the workload under ``out`` (one folder per listener; Bronze parquet in one folder).
+
+    ``user_id_for`` maps a listener name to the Bronze ``user_id`` (pass the ingester's pseudonym so
+    generated Bronze rows and imported exports of the same listener agree)."""
     if output_format not in FORMATS:
         raise ValueError(f"unknown format {output_format!r}; choose one of {', '.join(FORMATS)}")
     universe = universe_for(spec)
@@ -72,6 +80,6 @@ def generate(spec: WorkloadSpec, output_format: str, out: Path) -> list[Path]:
         elif output_format == "api":
             paths += write_api(universe, plays, folder)
         else:
-            paths += write_bronze(universe, plays, folder)
+            paths += write_bronze(universe, plays, folder, user_id_for(plays.user_name))
         log.info("Listener %d/%d (%s): %d plays written", number, spec.users, plays.user_name, len(plays))
     return paths

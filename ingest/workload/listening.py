@@ -56,6 +56,7 @@ MEAN_SESSION_PLAYS = 12.0
 SKIP_RATE = 0.2
 SHUFFLE_SKIP_BONUS = 0.1
 REPEAT_RATE = 0.05
+MIN_MS_PLAYED = 1000
 DEFAULT_END = datetime(2026, 10, 31)
 
 
@@ -65,7 +66,7 @@ class ListenerPlays:
 
     user_name: str
     user_index: int
-    played_at_ms: np.ndarray  # UTC epoch ms of the end of the play (the export's ts, the API's played_at)
+    played_at_ms: np.ndarray  # UTC epoch ms (whole seconds) when the play ended: the export's ts, the API's played_at
     track: np.ndarray
     ms_played: np.ndarray
     session: np.ndarray
@@ -167,7 +168,7 @@ def simulate_listener(
     duration = universe.duration_ms[track]
     skip_fraction = np.where(rng.random(plays) < 0.7, rng.uniform(0.005, 0.15, plays), rng.uniform(0.15, 0.6, plays))
     ms_played = np.where(skipped, duration * skip_fraction, duration - rng.integers(0, 1500, plays)).astype(np.int64)
-    ms_played = np.maximum(ms_played, 500)
+    ms_played = np.maximum(ms_played, MIN_MS_PLAYED)
 
     reason_end = np.where(skipped, rng.choice(["fwdbtn", "fwdbtn", "fwdbtn", "backbtn", "endplay"], plays), "trackdone")
     reason_end = np.where(last_of_session & ~skipped, rng.choice(["trackdone", "endplay", "logout"], plays), reason_end)
@@ -185,10 +186,11 @@ def simulate_listener(
     first_day = (pd.Timestamp(start) if start else pd.Timestamp(DEFAULT_END) - pd.Timedelta(days=days)).normalize()
     starts = _session_starts(rng, len(lengths), first_day, days, timezone)
     if start is not None:
-        starts = np.maximum(starts, pd.Timestamp(start).tz_localize(timezone).as_unit("ms").value)
+        starts = np.maximum(starts, pd.Timestamp(start).tz_localize(timezone).value // 1_000_000)
     starts = _no_overlap(starts, session_duration)
     offset_in_session = np.cumsum(play_ms) - np.repeat(np.cumsum(play_ms)[last_of_session] - session_duration, lengths)
-    played_at_ms = starts[session] + offset_in_session
+    # Whole seconds, as the export's ts: plays >= 1 s apart never share a second (distinct play_ids).
+    played_at_ms = (starts[session] + offset_in_session) // 1000 * 1000
 
     favourite_platforms = rng.choice(len(PLATFORMS), size=2, replace=False)
     session_platform = PLATFORMS[
@@ -218,5 +220,5 @@ def simulate_listener(
 
 
 def pseudonymous_user_id(name: str) -> str:
-    """The workload's stand-in for the ingester's pseudonymous user id (Bronze rows written directly)."""
-    return hashlib.sha256(f"workload|{name}".encode()).hexdigest()[:16]
+    """A stand-in pseudonym for Bronze rows written directly (the CLI and bench pass the ingester's own)."""
+    return "u_" + hashlib.sha256(f"workload|{name}".encode()).hexdigest()[:16]

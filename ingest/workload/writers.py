@@ -272,7 +272,7 @@ def bronze_table(universe: TrackUniverse, plays: ListenerPlays, user_id: str | N
     return pa.table(columns, schema=BRONZE_SCHEMA)
 
 
-def write_bronze(universe: TrackUniverse, plays: ListenerPlays, folder: Path) -> list[Path]:
+def write_bronze(universe: TrackUniverse, plays: ListenerPlays, folder: Path, user_id: str | None = None) -> list[Path]:
     path = folder / f"listening_history_{plays.user_name}.parquet"
-    pq.write_table(bronze_table(universe, plays), path, compression="zstd")
+    pq.write_table(bronze_table(universe, plays, user_id), path, compression="zstd")
     return [path]
