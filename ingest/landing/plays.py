@@ -94,6 +94,8 @@ def _finish(row: dict, key_parts: tuple, columns: list[str], now: datetime) -> d
 
 
 def _ms_played(value: object) -> int:
+    if value is None:
+        raise RecordError("missing field: ms_played")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RecordError(f"ms_played is not a number: {value!r}")
     if value < 0:
@@ -104,8 +106,10 @@ def _ms_played(value: object) -> int:
 
 
 def _utc(value: object, name: str) -> datetime:
+    if value is None:
+        raise RecordError(f"missing field: {name}")
     if not isinstance(value, str):
-        raise RecordError(f"missing or non-text {name}: {value!r}")
+        raise RecordError(f"{name} is not text: {value!r}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
