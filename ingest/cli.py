@@ -47,9 +47,18 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 @server_app.command("start")
-def server_start() -> None:
+def server_start(
+    foreground: Annotated[
+        bool, typer.Option("--foreground", help="Run in this process, logging to stdout (containers).")
+    ] = False,
+) -> None:
     """Start the lakehouse server (a no-op when it already runs)."""
     settings = settings_or_exit()
+    if foreground:
+        try:
+            server.run_foreground(settings)
+        except ServerError as exc:
+            raise fail(str(exc)) from None
     try:
         pid, started = server.start(settings)
     except ServerError as exc:
@@ -121,6 +130,16 @@ def load_catalog() -> None:
     )
 
 
+@app.command("crontab")
+def crontab() -> None:
+    """Print the scheduler container's crontab (PIPELINE_SCHEDULE, POLL_SCHEDULE)."""
+    from ingest.ops.schedule import CRONTAB_TEMPLATE, render_crontab
+
+    settings = settings_or_exit()
+    template = settings.project_dir / CRONTAB_TEMPLATE
+    typer.echo(render_crontab(template, settings.pipeline_schedule, settings.poll_schedule), nl=False)
+
+
 def _register_ingest_commands() -> None:
     """Issue 3's commands: auth, poll, fetch-metadata, import-history, load plays/tracks/all, synthetic."""
     from ingest.bronze import load_commands
@@ -138,7 +157,7 @@ _register_ingest_commands()
 
 @app.command("pipeline")
 def pipeline() -> None:
-    """Start the server if needed, load Bronze, run `dbt build` and `dbt docs generate`."""
+    """Server up, poll, load, validate, dbt build, docs, report; one run at a time (exit 75 when busy)."""
     from ingest.pipeline import run_pipeline
 
     settings = settings_or_exit()

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     connect_port: int = Field(15002, ge=1, le=65535)
     server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
 
+    # Operations (issue 7): the pipeline command and the scheduler container's cron schedules.
+    pipeline_start_server: bool = Field(
+        True, description="pipeline starts the server when none answers; false where it runs elsewhere (compose)."
+    )
+    pipeline_step_timeout: float = Field(3 * 3600.0, gt=0, description="Seconds one pipeline step may take.")
+    pipeline_schedule: str = Field("0 */6 * * *", description="Cron schedule of the full pipeline.")
+    poll_schedule: str = Field("*/30 * * * *", description="Cron schedule of poll (the API keeps only 50 plays).")
+
     # Data quality gate (issue 6): severities and thresholds live in a TOML file (ingest/quality/expectations.toml).
     quality_config: Path = Field(
         Path("ingest/quality/expectations.toml"),
@@ -67,6 +75,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_project_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("pipeline_schedule", "poll_schedule")
+    @classmethod
+    def _cron_schedule(cls, value: str) -> str:
+        from ingest.ops.schedule import check_schedule
+
+        return check_schedule(value)
 
     def path(self, value: Path) -> Path:
         """A configured path made absolute against the project directory."""

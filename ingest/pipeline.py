@@ -1,50 +1,103 @@
-"""The main job: server up -> load Bronze -> dbt build -> dbt docs generate -> where to look."""
+"""The main job, run by hand (``make run``) or by cron: every step in order, one run at a time.
+
+server up → poll → load → validate Bronze → dbt build (all but Gold) → validate Silver → dbt build (Gold)
+→ dbt docs generate → report. Each step is the command a user would type, run as a subprocess; the first
+failure stops the run, so Gold is only rebuilt from checked Silver. The run summary is printed and
+appended to ``ops.pipeline_runs``.
+
+Exit codes: 0 every step succeeded or was skipped as not available; 1 a step failed (or the summary
+could not be recorded); 75 another run holds the lock (nothing was done).
+"""
 
 import logging
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
-from ingest.bronze.kaggle_tracks import load_catalog
-from ingest.catalog.kaggle_csv import CatalogFormatError
 from ingest.config import Settings
-from ingest.dbt_runner import run_dbt
 from ingest.lakehouse import server
 from ingest.lakehouse.client import connect
-from ingest.lakehouse.server import ServerError
+from ingest.lakehouse.server import ServerError, port_open
+from ingest.ops.lock import PipelineBusy, pipeline_lock
+from ingest.ops.run_log import PipelineRun, append_run, ensure_runs_table, format_summary
+from ingest.ops.steps import STEPS, StepResult, not_run, run_step
 
 log = logging.getLogger(__name__)
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
+
+
+def lock_path(settings: Settings) -> Path:
+    return settings.data_path / "pipeline.lock"
+
 
 def run_pipeline(settings: Settings) -> int:
-    """Run every step in order; stop at the first failure. Returns the process exit code."""
-    started = time.monotonic()
+    """Run every step in order under the run lock; return the process exit code."""
+    run = PipelineRun.new()
     try:
-        pid, started_now = server.start(settings)
-        log.info("Lakehouse server %s (pid %s)", "started" if started_now else "already running", pid)
-        catalog = load_catalog(connect(settings), settings)
-    except (ServerError, CatalogFormatError) as exc:
+        with pipeline_lock(lock_path(settings), run.run_id):
+            return _run_locked(settings, run)
+    except PipelineBusy as exc:
+        log.error("%s This run does nothing and exits with code %d.", exc, EXIT_BUSY)
+        return EXIT_BUSY
+
+
+def _run_locked(settings: Settings, run: PipelineRun) -> int:
+    log.info("Pipeline run %s started", run.run_id)
+    run.results.append(server_step(settings))
+    for step in STEPS:
+        run.results.append(not_run(step) if run.failed_step else run_step(step, settings))
+    print(format_summary(run), flush=True)
+    recorded = record(settings, run)
+    if run.failed_step:
+        return EXIT_FAILED
+    print(results_summary(settings, (datetime.now(UTC) - run.started_at).total_seconds()))
+    return EXIT_OK if recorded else EXIT_FAILED
+
+
+def server_step(settings: Settings) -> StepResult:
+    """The lakehouse server answers (started here unless PIPELINE_START_SERVER=false) and ops.pipeline_runs
+    exists, so dbt's source for it resolves from the first run on."""
+    started_at, started = datetime.now(UTC), time.monotonic()
+    command = "python -m ingest server start"
+    try:
+        message = ensure_server(settings)
+        ensure_runs_table(connect(settings))
+    except ServerError as exc:
         log.error("%s", exc)
-        return 1
-    merge = catalog.merge
-    log.info(
-        "bronze.kaggle_tracks_bronze: %d rows (%d inserted, %d updated, %d deleted) from %s%s",
-        merge.total, merge.inserted, merge.updated, merge.deleted, catalog.choice.path,
-        " [GENERATED demo catalog]" if catalog.choice.catalog_source == "generated" else "",
-    )  # fmt: skip
-    for args in (("build",), ("docs", "generate")):
-        result = run_dbt(settings, *args)
-        if result.returncode != 0:
-            log.error("dbt %s failed with exit code %d", " ".join(args), result.returncode)
-            return result.returncode
-        log.info("dbt %s finished in %.1f s", " ".join(args), result.seconds)
-    print(results_summary(settings, catalog.choice.catalog_source, time.monotonic() - started))
-    return 0
+        return StepResult("server", command, "failed", None, started_at, time.monotonic() - started, str(exc)[:500])
+    return StepResult("server", command, "ok", 0, started_at, time.monotonic() - started, message)
 
 
-def results_summary(settings: Settings, catalog_source: str, seconds: float) -> str:
+def ensure_server(settings: Settings) -> str:
+    host = settings.lakehouse_host
+    if port_open(host, settings.thrift_port) and port_open(host, settings.connect_port):
+        return f"already answering at {host}"
+    if not settings.pipeline_start_server:
+        raise ServerError(
+            f"No lakehouse server answers at {host}:{settings.thrift_port}/{settings.connect_port} and "
+            "PIPELINE_START_SERVER is false: start it (docker compose up -d spark)."
+        )
+    pid, _ = server.start(settings)
+    return f"started (pid {pid})"
+
+
+def record(settings: Settings, run: PipelineRun) -> bool:
+    try:
+        append_run(connect(settings), run)
+    except Exception as exc:  # the run's outcome is already printed; say why it is not in the table
+        log.error("Could not record run %s in ops.pipeline_runs: %s", run.run_id, str(exc)[:500])
+        return False
+    return True
+
+
+def results_summary(settings: Settings, seconds: float) -> str:
     demo = (
         "\nNOTE: the catalog is GENERATED demo data, not real Spotify features. Put the Kaggle "
         f"dataset.csv at {settings.path(settings.kaggle_csv)} and run again for real data.\n"
-        if catalog_source == "generated"
+        if not settings.path(settings.kaggle_csv).is_file()
         else ""
     )
     return f"""
@@ -53,6 +106,7 @@ Results (Delta tables under {settings.data_path}):
   bronze.kaggle_tracks_bronze        {settings.data_path / "bronze" / "kaggle_tracks_bronze"}
   staging.stg_kaggle__tracks         (view)
   gold.kaggle_track_sound_clusters   {settings.data_path / "gold" / "kaggle_track_sound_clusters"}
+  ops.pipeline_runs                  {settings.data_path / "ops" / "pipeline_runs"}  (one row per step of each run)
 Look at them:
   .venv/bin/dbt show --select kaggle_track_sound_clusters --limit 10
   .venv/bin/dbt show --inline "select cluster_id, count(*) as tracks from gold.kaggle_track_sound_clusters group by 1"

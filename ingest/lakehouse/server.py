@@ -12,6 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from ingest.config import Settings
 from ingest.lakehouse.command import jar_fetch_command, server_command, spark_env
@@ -128,11 +129,8 @@ def _check_ports_free(settings: Settings) -> None:
             )
 
 
-def start(settings: Settings) -> tuple[int, bool]:
-    """Start the server unless it runs; return (pid, started_now). Blocks until both ports accept."""
-    pid = read_pid(settings)
-    if pid is not None:
-        return pid, False
+def _prepared_command(settings: Settings) -> list[str]:
+    """The server's command line, once the ports are known to be free and the folders exist."""
     _check_ports_free(settings)
     try:
         command = server_command(settings)
@@ -140,6 +138,15 @@ def start(settings: Settings) -> tuple[int, bool]:
         raise ServerError(str(exc)) from None
     settings.server_dir.mkdir(parents=True, exist_ok=True)
     settings.data_path.mkdir(parents=True, exist_ok=True)
+    return command
+
+
+def start(settings: Settings) -> tuple[int, bool]:
+    """Start the server unless it runs; return (pid, started_now). Blocks until both ports accept."""
+    pid = read_pid(settings)
+    if pid is not None:
+        return pid, False
+    command = _prepared_command(settings)
     with log_file(settings).open("ab") as server_log:
         process = subprocess.Popen(
             command,
@@ -153,6 +160,17 @@ def start(settings: Settings) -> tuple[int, bool]:
     pid_file(settings).write_text(f"{process.pid}\n")
     _wait_until_ready(settings, process)
     return process.pid, True
+
+
+def run_foreground(settings: Settings) -> NoReturn:
+    """Become the server: exec spark-submit in this process (its pid, so the pid file stays right),
+    logging to stdout/stderr. For containers, where the server is the main process."""
+    pid = read_pid(settings)
+    if pid is not None:
+        raise ServerError(f"A lakehouse server already runs (pid {pid}) on {settings.data_path}.")
+    command = _prepared_command(settings)
+    pid_file(settings).write_text(f"{os.getpid()}\n")
+    os.execve(command[0], command, spark_env(settings))
 
 
 def _wait_until_ready(settings: Settings, process: subprocess.Popen[bytes]) -> None:

@@ -1,0 +1,113 @@
+"""The pipeline's steps: each one a command a user (or cron) can type, run as a subprocess.
+
+A step whose command this version of the CLI does not have yet is reported as skipped, never faked.
+"""
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from ingest.config import Settings
+from ingest.dbt_runner import dbt_env, dbt_executable
+
+log = logging.getLogger(__name__)
+
+GOLD_PATHS = ("path:models/gold", "path:python_models/gold")
+Status = Literal["ok", "failed", "skipped", "not_run"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    program: Literal["ingest", "dbt"]
+    args: tuple[str, ...]
+    fallbacks: tuple[tuple[str, ...], ...] = ()
+
+    def command_text(self, args: tuple[str, ...] | None = None) -> str:
+        prefix = "python -m ingest" if self.program == "ingest" else "dbt"
+        return " ".join([prefix, *(self.args if args is None else args)])
+
+
+# Silver checks run between the two dbt builds, so a failed Silver check leaves Gold as it was.
+STEPS = (
+    Step("poll", "ingest", ("poll",)),
+    Step("load", "ingest", ("load", "all"), fallbacks=(("load", "catalog"),)),
+    Step("validate_bronze", "ingest", ("validate", "bronze")),
+    Step("dbt_build_silver", "dbt", ("build", "--exclude", *GOLD_PATHS)),
+    Step("validate_silver", "ingest", ("validate", "silver")),
+    Step("dbt_build_gold", "dbt", ("build", "--select", *GOLD_PATHS)),
+    Step("dbt_docs", "dbt", ("docs", "generate")),
+    Step("report", "ingest", ("report",)),
+)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: str
+    command: str
+    status: Status
+    exit_code: int | None
+    started_at: datetime | None
+    seconds: float
+    message: str = ""
+
+
+def cli_has_command(args: tuple[str, ...]) -> bool:
+    """Whether ``python -m ingest`` has this (sub)command, by walking typer's registered commands."""
+    import typer.main
+
+    from ingest.cli import app
+
+    command = typer.main.get_command(app)
+    for name in args:
+        if name.startswith("-"):
+            break
+        subcommands = getattr(command, "commands", None)  # a group (typer vendors its own click)
+        if not subcommands or name not in subcommands:
+            return False
+        command = subcommands[name]
+    return True
+
+
+def available_args(step: Step) -> tuple[str, ...] | None:
+    """The step's command, or its first fallback this CLI has; None when none exists yet."""
+    if step.program == "dbt":
+        return step.args
+    return next((args for args in (step.args, *step.fallbacks) if cli_has_command(args)), None)
+
+
+def not_run(step: Step) -> StepResult:
+    return StepResult(step.name, step.command_text(), "not_run", None, None, 0.0, "an earlier step failed")
+
+
+def run_step(step: Step, settings: Settings) -> StepResult:
+    args = available_args(step)
+    if args is None:
+        log.warning("Step %s skipped: `%s` is not available in this version", step.name, step.command_text())
+        return StepResult(step.name, step.command_text(), "skipped", None, None, 0.0, "not available")
+    if step.program == "ingest":
+        argv, env = [sys.executable, "-m", "ingest", *args], dict(os.environ)
+    else:
+        argv, env = [dbt_executable(), *args], dbt_env(settings)
+    command = step.command_text(args)
+    log.info("Step %s: %s", step.name, command)
+    started_at, started = datetime.now(UTC), time.monotonic()
+    try:
+        completed = subprocess.run(
+            argv, cwd=settings.project_dir, env=env, timeout=settings.pipeline_step_timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        seconds = time.monotonic() - started
+        message = f"timed out after {settings.pipeline_step_timeout:.0f} s (PIPELINE_STEP_TIMEOUT)"
+        return StepResult(step.name, command, "failed", None, started_at, seconds, message)
+    seconds = time.monotonic() - started
+    if completed.returncode != 0:
+        message = f"exit code {completed.returncode}"
+        return StepResult(step.name, command, "failed", completed.returncode, started_at, seconds, message)
+    message = "fallback: the preferred command is not available yet" if args != step.args else ""
+    return StepResult(step.name, command, "ok", 0, started_at, seconds, message)
