@@ -19,6 +19,14 @@ java: ## Java 17+ for Spark (installed from Debian's packages when missing and w
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
 	else echo "error: Spark needs Java 17 or newer on PATH; install it (e.g. openjdk-17-jre-headless)" >&2; exit 1; fi
 
+.PHONY: chromium
+chromium: ## Headless Chromium for the report's browser tests (Debian's package, when missing and we are root)
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium (Debian's chromium package) for the report tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "error: the report tests need Chromium: install Debian's chromium package (as root: make chromium)" >&2; exit 1; fi
+
 $(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required (python3.11 on PATH)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +42,7 @@ $(JARS): $(INSTALLED)
 run: setup ## Start the lakehouse server if needed and run the pipeline (demo data without credentials)
 	$(BIN)/python -m ingest pipeline
 
-test: setup ## Run the test suite (starts and stops its own lakehouse server)
+test: setup chromium ## Run the test suite (starts and stops its own lakehouse server)
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff and sqlfluff

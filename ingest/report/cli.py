@@ -1,0 +1,42 @@
+"""``python -m ingest report``: write the wellbeing report from Silver and Gold into ``<data>/reports``."""
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger(__name__)
+
+REPORTS_FOLDER = "reports"
+
+
+def report(
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: <DATA_DIR>/reports).")] = None,
+    gold: Annotated[str, typer.Option(help="Database holding the Gold tables.")] = "gold",
+    silver: Annotated[str, typer.Option(help="Database holding silver.listening_with_features.")] = "silver",
+) -> None:
+    """Write index.html (all listeners) and user-<user_id>.html per listener; print their paths.
+
+    Tables that are not built yet show as "not available yet" sections; the command still succeeds."""
+    from ingest.cli import fail, settings_or_exit
+    from ingest.lakehouse.client import connect
+    from ingest.lakehouse.server import ServerError
+    from ingest.report.data import read_report_data
+    from ingest.report.writer import write_reports
+
+    settings = settings_or_exit()
+    out_dir = settings.path(out) if out else settings.data_path / REPORTS_FOLDER
+    try:
+        data = read_report_data(connect(settings), gold=gold, silver=silver)
+    except ServerError as exc:
+        raise fail(str(exc)) from None
+    generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    paths = write_reports(data, out_dir, generated_at)
+    missing = [read.missing for read in data.all_reads() if read.missing]
+    typer.echo(f"Wellbeing report for {len(paths) - 1} listener(s) in {out_dir}:")
+    for path in paths:
+        typer.echo(f"  {path}")
+    if missing:
+        typer.echo("Not available yet (sections say so): " + "; ".join(sorted(set(missing))))

@@ -1,0 +1,51 @@
+"""Write the report files: ``index.html`` (overview) and ``user-<user_id>.html`` per listener.
+
+Files are replaced atomically (written next to the target, then renamed), so a web server serving the
+folder never hands out half a page; pages of listeners who are gone are removed.
+"""
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from ingest.report.data import ReportData
+from ingest.report.html import overview_page, user_page
+
+log = logging.getLogger(__name__)
+
+INDEX = "index.html"
+USER_PREFIX = "user-"
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def user_file_name(user_id: str) -> str:
+    """``user-<user_id>.html``; ids with other characters get a readable form plus a short hash."""
+    if SAFE_ID.fullmatch(user_id) and not user_id.startswith("."):
+        return f"{USER_PREFIX}{user_id}.html"
+    readable = re.sub(r"[^A-Za-z0-9_-]", "_", user_id)[:60]
+    digest = hashlib.sha256(user_id.encode()).hexdigest()[:10]
+    return f"{USER_PREFIX}{readable}-{digest}.html"
+
+
+def write_reports(data: ReportData, out_dir: Path, generated_at: str) -> list[Path]:
+    """Write the overview and one page per listener; returns the paths, overview first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    users = data.users()
+    files = {user_id: user_file_name(user_id) for user_id in users}
+    written = [_write(out_dir / INDEX, overview_page(data, files, generated_at))]
+    for user_id in users:
+        written.append(_write(out_dir / files[user_id], user_page(user_id, data.for_user(user_id), generated_at)))
+    current = {path.name for path in written}
+    for stale in sorted(out_dir.glob(f"{USER_PREFIX}*.html")):
+        if stale.name not in current:
+            log.info("Removing the report of a listener no longer in the data: %s", stale.name)
+            stale.unlink()
+    return written
+
+
+def _write(path: Path, content: str) -> Path:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(content, encoding="utf-8")
+    partial.replace(path)
+    return path
