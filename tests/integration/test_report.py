@@ -222,16 +222,17 @@ def report_tables(lakehouse) -> dict[str, int]:
     return {table: len(frame) for (_, table, _), frame in tables.items()}
 
 
-def run_report(lakehouse, out: Path, *extra: str):
-    result = lakehouse.cli("report", "--out", str(out), "--gold", GOLD_DB, "--silver", SILVER_DB, *extra)
+def run_report(lakehouse, *out: str):
+    result = lakehouse.cli("report", "--gold", GOLD_DB, "--silver", SILVER_DB, *out)
     assert result.returncode == 0, result.stderr + result.stdout
     return result
 
 
 @pytest.fixture(scope="module")
-def report_dir(lakehouse, report_tables, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("report") / "reports"
-    result = run_report(lakehouse, out)
+def report_dir(lakehouse, report_tables) -> Path:
+    """The report in its default place, <DATA_DIR>/reports (what the docs service serves)."""
+    out = lakehouse.settings.data_path / "reports"
+    result = run_report(lakehouse)
     for path in [out / "index.html", *(out / f"user-{user}.html" for user in USERS)]:
         assert str(path) in result.stdout
     return out
@@ -405,7 +406,7 @@ def test_report_sections_interpret_the_data(report_dir: Path) -> None:
 def test_report_is_deterministic_apart_from_the_timestamp(lakehouse, report_dir: Path, tmp_path: Path) -> None:
     time.sleep(1.1)  # a different generation second
     again = tmp_path / "again"
-    run_report(lakehouse, again)
+    run_report(lakehouse, "--out", str(again))
     names = sorted(p.name for p in report_dir.glob("*.html"))
     assert names == sorted(p.name for p in again.glob("*.html"))
     for name in names:
@@ -429,3 +430,18 @@ def test_missing_tables_give_not_available_sections(lakehouse, report_tables, tm
     assert 'data-chart="heatmap"' in page
     assert "Not available yet: report_gold_partial.track_recommendations does not exist yet" in page
     assert 'data-chart="mood-over-time"' not in page
+
+
+def test_the_browser_check_sees_errors_and_network_use(tmp_path: Path) -> None:
+    """Control for the check above: a page that logs an error and fetches from the network is caught."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Headless Chromium is missing: install Debian's chromium package (as root: make chromium)")
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!DOCTYPE html><html><body><svg data-chart="empty"></svg>'
+        '<img src="http://example.invalid/x.png"><script>console.error("boom")</script></body></html>'
+    )
+    seen = inspect_page(bad, tmp_path / "profile", tmp_path / "bad.png")
+    assert any(e.get("type") == "error" for e in seen["errors"]), seen["errors"]
+    assert "http://example.invalid/x.png" in seen["requests"]
+    assert seen["charts"] == [{"name": "empty", "drawn": 0, "width": 300, "height": 150}]
