@@ -16,11 +16,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/app/data \
     DBT_PROFILES_DIR=/app
 
-# Java 17 for Spark; cron for the scheduler service; procps for ps in a shell.
+# Java 17 for Spark; cron for the scheduler service; procps for ps in a shell. pam_loginuid cannot set
+# the login uid in an unprivileged container, which would stop cron from starting any job: make it optional.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         openjdk-17-jre-headless cron procps \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* \
+    && sed -i 's/^session\s\+required\s\+pam_loginuid\.so/session optional pam_loginuid.so/' /etc/pam.d/cron
 
 RUN groupadd --gid "${APP_GID}" app \
     && useradd --uid "${APP_UID}" --gid app --create-home --home-dir /home/app --shell /bin/sh app
