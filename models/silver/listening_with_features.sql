@@ -1,0 +1,229 @@
+{#
+    One row per play with its track's audio features and time dimensions in the listener's timezone.
+
+    Incremental (MERGE on play_id). A run rebuilds, per listener with new plays, only the plays from the
+    start of the session the earliest new play joins (or from that play itself when it opens a new
+    session), so sessions come out exactly as a full refresh computes them. Changing the feature priority,
+    ALLOW_SYNTHETIC, the timezone, the session gap or the part-of-day seed needs `--full-refresh`.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='play_id',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set session_gap_micros = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
+{%- set timezone = var('listener_timezone') -%}
+
+with
+
+plays as (
+
+    select * from {{ ref('stg_spotify__plays') }}
+
+),
+
+track_features as (
+
+    select * from {{ ref('int_track_features__resolved') }}
+
+),
+
+part_of_day_hours as (
+
+    select * from {{ ref('part_of_day_hours') }}
+
+),
+
+{% if is_incremental() %}
+
+    built as (
+
+        select
+            play_id,
+            user_id,
+            played_at,
+            session_started_at
+        from {{ this }}
+
+    ),
+
+    new_plays as (
+
+        select
+            plays.user_id,
+            plays.played_at
+        from plays
+        left anti join built on plays.play_id = built.play_id
+
+    ),
+
+    earliest_new_plays as (
+
+        select
+            user_id,
+            min(played_at) as first_new_played_at
+        from new_plays
+        group by user_id
+
+    ),
+
+    plays_before_new as (
+
+        select
+            earliest_new_plays.user_id,
+            earliest_new_plays.first_new_played_at,
+            max(built.played_at) as previous_played_at,
+            max_by(built.session_started_at, built.played_at) as previous_session_started_at
+        from earliest_new_plays
+        left join built
+            on
+                earliest_new_plays.user_id = built.user_id
+                and earliest_new_plays.first_new_played_at >= built.played_at
+        group by earliest_new_plays.user_id, earliest_new_plays.first_new_played_at
+
+    ),
+
+    rebuild_starts as (
+
+        select
+            user_id,
+            case
+                when previous_played_at is null then first_new_played_at
+                when
+                    unix_micros(first_new_played_at) - unix_micros(previous_played_at)
+                    > {{ session_gap_micros }}
+                    then first_new_played_at
+                else previous_session_started_at
+            end as rebuild_from
+        from plays_before_new
+
+    ),
+
+    plays_to_build as (
+
+        select plays.*
+        from plays
+        inner join rebuild_starts
+            on
+                plays.user_id = rebuild_starts.user_id
+                and plays.played_at >= rebuild_starts.rebuild_from
+
+    ),
+
+{% else %}
+
+    plays_to_build as (
+
+        select * from plays
+
+    ),
+
+{% endif %}
+
+ordered as (
+
+    select
+        *,
+        lag(played_at) over listener_plays as previous_played_at,
+        row_number() over listener_plays as listener_play_number
+    from plays_to_build
+    window listener_plays as (partition by user_id order by played_at, play_id)
+
+),
+
+session_starts as (
+
+    select
+        *,
+        coalesce(
+            unix_micros(played_at) - unix_micros(previous_played_at) > {{ session_gap_micros }},
+            true
+        ) as is_session_start
+    from ordered
+
+),
+
+sessionised as (
+
+    select
+        *,
+        max(case when is_session_start then played_at end) over listener_so_far as session_started_at,
+        max(case when is_session_start then listener_play_number end)
+            over listener_so_far
+            as session_first_play_number
+    from session_starts
+    window listener_so_far as (
+        partition by user_id order by played_at, play_id
+        rows between unbounded preceding and current row
+    )
+
+),
+
+localised as (
+
+    select
+        *,
+        from_utc_timestamp(played_at, '{{ timezone }}') as played_at_local
+    from sessionised
+
+),
+
+joined as (
+
+    select /*+ broadcast(track_features, part_of_day_hours) */
+        localised.play_id,
+        localised.user_id,
+        localised.played_at,
+        localised.played_at_local,
+        to_date(localised.played_at_local) as played_date_local,
+        hour(localised.played_at_local) as hour_of_day,
+        weekday(localised.played_at_local) + 1 as day_of_week,
+        part_of_day_hours.part_of_day,
+        part_of_day_hours.is_late_night,
+        weekday(localised.played_at_local) >= 5 as is_weekend,
+        localised.track_id,
+        localised.track_name,
+        localised.artist_name,
+        localised.album_name,
+        localised.ms_played,
+        cast(localised.ms_played as double) / 60000 as minutes_played,
+        localised.source,
+        localised.skipped,
+        localised.reason_start,
+        localised.reason_end,
+        localised.shuffle,
+        concat(localised.user_id, '-', cast(unix_seconds(localised.session_started_at) as string)) as session_id,
+        localised.session_started_at,
+        cast(localised.listener_play_number - localised.session_first_play_number + 1 as int)
+            as session_play_number,
+        track_features.feature_source,
+        track_features.feature_source is not null as has_features,
+        track_features.danceability,
+        track_features.energy,
+        track_features.valence,
+        track_features.acousticness,
+        track_features.instrumentalness,
+        track_features.speechiness,
+        track_features.liveness,
+        track_features.loudness,
+        track_features.tempo,
+        track_features.musical_key,
+        track_features.musical_mode,
+        track_features.time_signature
+    from localised
+    left join track_features on localised.track_id = track_features.track_id
+    left join part_of_day_hours on hour(localised.played_at_local) = part_of_day_hours.hour_of_day
+
+),
+
+final as (
+
+    select * from joined
+
+)
+
+select * from final
