@@ -1,0 +1,212 @@
+"""The benchmark workloads W1-W4, each against the bench's own lakehouse (own data dir and ports).
+
+W1  6-hourly incremental refresh: 50 new plays of an existing listener -> import-history + load + dbt build.
+W2  full build at 1M plays (10 listeners x 100K): Bronze from generated parquet (setup, not timed), then
+    ``load all`` (track features, synthetic features for the new tracks) and dbt build --full-refresh.
+W3  the same at 10M plays (100 x 100K); only on request.
+W4  export import throughput: a generated 100,000-play extended export -> import-history + load into Bronze.
+
+A workload whose code has not landed (an import fails) or whose build fails is reported as such, never faked.
+"""
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.measure import PeakRss, Run, timed_calls
+from ingest.config import Settings
+from ingest.dbt_runner import dbt_env, dbt_executable
+from ingest.lakehouse import server
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger("bench")
+
+PLAYS_PER_USER = 100_000
+W1_NEW_PLAYS = 50
+# Functions of ingest.bronze.listening_history timed inside W4's load (where the load's time goes).
+LOAD_PARTS = ("pending_landing_files", "normalise_file", "resolve_classic", "merge_snapshot", "_replace_quarantine")
+W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
+
+
+class NotAvailable(RuntimeError):
+    """A piece the workload needs has not landed; the message says which."""
+
+
+class WorkloadFailed(RuntimeError):
+    """A step of the workload failed; the message says which and where its log is."""
+
+
+@dataclass
+class Bench:
+    """What every workload needs: settings, a Spark Connect session, a work folder, the seed."""
+
+    settings: Settings
+    spark: "SparkSession"
+    work: Path
+    seed: int
+    plays_per_user: int = PLAYS_PER_USER
+    logs: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.logs = self.work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+
+    def server_pid(self) -> int | None:
+        return server.read_pid(self.settings)
+
+    def generate(self, out: Path, output_format: str, users: int, plays: int, seed: int, **extra: str) -> None:
+        """The workload generator's CLI, in its own process (so its memory is not the client's)."""
+        args = [
+            sys.executable, "-m", "ingest", "workload", "generate", "--out", str(out), "--format", output_format,
+            "--users", str(users), "--plays-per-user", str(plays), "--seed", str(seed),
+        ]  # fmt: skip
+        for option, value in extra.items():
+            args += [f"--{option.replace('_', '-')}", value]
+        self._run_logged(args, f"generate-{out.name}", "workload generate")
+
+    def dbt_build(self, run: Run, label: str, *args: str) -> None:
+        with run.step(label):
+            self._run_logged([dbt_executable(), "build", *args], label.replace(" ", "_"), f"dbt build {' '.join(args)}")
+        run.models.update(model_times(self.settings))
+
+    def _run_logged(self, args: list[str], log_name: str, what: str) -> None:
+        path = self.logs / f"{log_name}.log"
+        with path.open("w") as out:
+            completed = subprocess.run(
+                args, cwd=self.settings.project_dir, env=dbt_env(self.settings), stdout=out, stderr=subprocess.STDOUT
+            )
+        if completed.returncode != 0:
+            tail = "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+            raise WorkloadFailed(f"{what} exited with {completed.returncode} (log {path}):\n{tail}")
+
+
+def model_times(settings: Settings) -> dict[str, float]:
+    """Seconds per dbt node of the last invocation (target/run_results.json); tests summed as one."""
+    target = Path(dbt_env(settings).get("DBT_TARGET_PATH", "target"))
+    path = target if target.is_absolute() else settings.project_dir / target
+    try:
+        results = json.loads((path / "run_results.json").read_text())["results"]
+    except (OSError, KeyError, ValueError):
+        return {}
+    times: dict[str, float] = {}
+    for result in results:
+        kind, *_, name = result["unique_id"].split(".")
+        key = "(all tests)" if kind == "test" else name
+        times[key] = times.get(key, 0.0) + float(result.get("execution_time") or 0.0)
+    return times
+
+
+def measured(bench: Bench, body: Callable[[Run], None]) -> Run:
+    run = Run()
+    with PeakRss(bench.server_pid()) as peak:
+        body(run)
+    run.server_peak, run.client_peak = peak.server_peak, peak.client_peak
+    return run
+
+
+def _ingester() -> tuple[Callable, Callable, Callable]:
+    """The ingester's entry points: import_history, load_plays, load_all (issue 3)."""
+    try:
+        from ingest.bronze.listening_history import load_plays
+        from ingest.bronze.load_all import load_all
+        from ingest.export.importer import import_history
+    except ImportError as exc:
+        raise NotAvailable(f"the importer/loader (issue 3) is not in the tree ({exc})") from None
+    return import_history, load_plays, load_all
+
+
+def prepare_lakehouse(bench: "Bench") -> None:
+    """What the pipeline does before its first build: every Bronze table (``load all``) and ops.pipeline_runs."""
+    try:
+        _, _, load_all = _ingester()
+    except NotAvailable as exc:
+        log.warning("%s: only the catalog is loaded", exc)
+        from ingest.bronze.kaggle_tracks import load_catalog
+
+        load_catalog(bench.spark, bench.settings)
+    else:
+        load_all(bench.spark, bench.settings)
+    try:
+        from ingest.ops.run_log import ensure_runs_table
+    except ImportError:
+        return
+    ensure_runs_table(bench.spark)
+
+
+def full_build(bench: Bench, users: int) -> Run:
+    """W2/W3: Bronze from scratch with users x 100K plays, then dbt build --full-refresh."""
+    from ingest.workload.bronze_load import empty_listening_table, insert_parquet
+
+    parquet = bench.work / f"bronze_{users}x{bench.plays_per_user}"
+    if not (parquet / "listening_history_bronze" / "_COMPLETE").exists():
+        bench.generate(parquet, "bronze", users, bench.plays_per_user, bench.seed)
+        (parquet / "listening_history_bronze" / "_COMPLETE").touch()
+    _, _, load_all = _ingester()
+
+    def body(run: Run) -> None:
+        with run.step("bronze insert (setup)"):
+            empty_listening_table(bench.spark)
+            rows = insert_parquet(bench.spark, parquet / "listening_history_bronze")
+        log.info("bronze.listening_history_bronze holds %d plays", rows)
+        with run.step("load all (features)"):
+            load_all(bench.spark, bench.settings, with_catalog=False)
+        bench.dbt_build(run, "dbt build --full-refresh", "--full-refresh")
+
+    return measured(bench, body)
+
+
+def incremental_refresh(bench: Bench, number: int) -> Run:
+    """W1: 50 new plays of listener_000 after everything loaded so far, then load + dbt build."""
+    export = bench.work / f"w1_export_{number}"
+    start = W1_FIRST_START + timedelta(hours=6 * number)
+    bench.generate(
+        export, "extended", 1, W1_NEW_PLAYS, bench.seed + 1000 + number, start=start.isoformat(), first_user="0"
+    )
+    import_history, _, load_all = _ingester()
+
+    def body(run: Run) -> None:
+        with run.step("import-history"):
+            import_history([export / "listener_000"], bench.settings, user="listener_000")
+        with run.step("load all"):
+            load_all(bench.spark, bench.settings)
+        bench.dbt_build(run, "dbt build")
+
+    return measured(bench, body)
+
+
+def import_throughput(bench: Bench, number: int) -> tuple[Run, int]:
+    """W4: a 100K-play extended export of a new listener -> import-history + load. Returns (run, plays)."""
+    listener = 200 + number
+    export = bench.work / f"w4_export_{number}_{bench.plays_per_user}"
+    if not export.exists():
+        bench.generate(
+            export, "extended", 1, bench.plays_per_user, bench.seed + 2000 + number, first_user=str(listener)
+        )
+    import_history, load_plays, _ = _ingester()
+    from ingest.bronze import listening_history
+
+    folder = export / f"listener_{listener:03d}"
+    loaded: dict[str, int] = {}
+
+    def body(run: Run) -> None:
+        with run.step("import-history"):
+            imported = import_history([folder], bench.settings, user=folder.name)
+        with run.step("load"), timed_calls(run, listening_history, LOAD_PARTS, "load"):
+            result = load_plays(bench.spark, bench.settings)
+        loaded["records"] = imported.records
+        loaded["inserted"] = result.plays.inserted if result.plays else 0
+
+    run = measured(bench, body)
+    if loaded["inserted"] != bench.plays_per_user:
+        raise WorkloadFailed(
+            f"W4 expected {bench.plays_per_user} new plays in Bronze, the load inserted {loaded['inserted']}"
+        )
+    return run, loaded["inserted"]
