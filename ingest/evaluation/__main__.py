@@ -1,0 +1,3 @@
+from ingest.evaluation.cli import evaluation_app
+
+evaluation_app()

@@ -1,0 +1,147 @@
+"""Mood states: K-means over the audio features of listening sessions (one row per session with features).
+
+Plays are aggregated to sessions in Spark; only the session table comes to pandas. k is chosen by the
+mean silhouette on a bounded, seeded sample; the fit is seeded, so the same data gives the same clusters.
+`ingest.evaluation.clusters` imports the functions below to print the k search.
+"""
+
+import logging
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import functions as F
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_samples
+from sklearn.preprocessing import StandardScaler
+
+log = logging.getLogger("spotify_analytics.mood_clusters")
+
+CLUSTER_FEATURES = [
+    "valence",
+    "energy",
+    "danceability",
+    "acousticness",
+    "instrumentalness",
+    "loudness",
+    "tempo",
+]
+FEATURE_SOURCES = {"spotify_api": "real", "kaggle": "kaggle", "synthetic": "synthetic"}
+MOOD_MIDPOINT = 0.5  # the middle of Spotify's 0-1 valence and energy scales
+
+OUTPUT_SCHEMA = (
+    "session_id string, user_id string, session_start timestamp, cluster_id int, label string, "
+    "valence double, energy double, danceability double, acousticness double, instrumentalness double, "
+    "loudness double, tempo double, plays bigint, featured_plays bigint, minutes_listened double, "
+    "share_features_real double, share_features_kaggle double, share_features_synthetic double, "
+    "silhouette double"
+)
+
+
+def session_features(plays):
+    """One row per session that has featured plays: ms_played-weighted features, sizes, feature shares."""
+    featured = F.col("has_features")
+    weight = F.when(featured, F.greatest(F.col("ms_played"), F.lit(1)))
+    weighted = [(F.sum(F.col(name) * weight) / F.sum(weight)).alias(name) for name in CLUSTER_FEATURES]
+    shares = [
+        (F.count(F.when(F.col("feature_source") == source, 1)) / F.count(F.when(featured, 1))).alias(
+            f"share_features_{short}"
+        )
+        for source, short in FEATURE_SOURCES.items()
+    ]
+    return (
+        plays.groupBy("session_id", "user_id")
+        .agg(
+            F.min("played_at").alias("session_start"),
+            F.count(F.lit(1)).alias("plays"),
+            F.count(F.when(featured, 1)).alias("featured_plays"),
+            F.sum("minutes_played").alias("minutes_listened"),
+            *weighted,
+            *shares,
+        )
+        .where(F.col("featured_plays") > 0)
+    )
+
+
+def mood_label(valence: float, energy: float) -> str:
+    """The centroid's quadrant of the valence-energy plane."""
+    arousal = ("energetic" if valence >= MOOD_MIDPOINT else "tense") if energy >= MOOD_MIDPOINT else "calm"
+    return f"{arousal}-{'positive' if valence >= MOOD_MIDPOINT else 'negative'}"
+
+
+def silhouette_sample(row_count: int, sample_size: int, seed: int) -> np.ndarray:
+    """Sorted row positions of a seeded sample (all rows when there are fewer)."""
+    if row_count <= sample_size:
+        return np.arange(row_count)
+    return np.sort(np.random.default_rng(seed).choice(row_count, size=sample_size, replace=False))
+
+
+def search_k(scaled: np.ndarray, k_values: range, sample: np.ndarray, seed: int) -> dict[int, tuple]:
+    """Fit each k; score it by the mean silhouette of the sample. Returns {k: (silhouette, kmeans, per-row)}."""
+    results = {}
+    for k in k_values:
+        kmeans = KMeans(n_clusters=k, random_state=seed, n_init=10).fit(scaled)
+        labels = kmeans.labels_[sample]
+        if len(np.unique(labels)) < 2:
+            continue
+        per_row = silhouette_samples(scaled[sample], labels)
+        results[k] = (float(per_row.mean()), kmeans, per_row)
+        log.info("mood clusters: k=%d silhouette=%.4f", k, results[k][0])
+    return results
+
+
+def k_range(k_min: int, k_max: int, sessions: int) -> range:
+    """The configured k values that leave at least two sessions per cluster on average (may be empty)."""
+    if k_min < 2 or k_max < k_min:
+        raise ValueError(f"mood cluster k range must satisfy 2 <= k_min <= k_max; got {k_min}..{k_max}")
+    return range(k_min, min(k_max, sessions // 2) + 1)
+
+
+def prepare(sessions: pd.DataFrame, sample_size: int, seed: int) -> tuple:
+    """Sessions in a fixed order, their features, the standardised matrix and the silhouette sample."""
+    sessions = sessions.sort_values("session_id", ignore_index=True)
+    features = sessions[CLUSTER_FEATURES].astype(float).fillna(sessions[CLUSTER_FEATURES].median())
+    scaled = StandardScaler().fit_transform(features)
+    return sessions, features, scaled, silhouette_sample(len(sessions), sample_size, seed)
+
+
+def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, seed: int) -> pd.DataFrame:
+    """Assign every session to the best k's cluster; ids ordered by centroid valence, then energy."""
+    sessions, features, scaled, sample = prepare(sessions, sample_size, seed)
+    results = search_k(scaled, k_values, sample, seed)
+    if not results:
+        raise ValueError("no k in the range gives two or more clusters on these sessions")
+    best_k = max(results, key=lambda k: (results[k][0], -k))
+    _, kmeans, per_row = results[best_k]
+
+    centroids = features.groupby(kmeans.labels_)[["valence", "energy"]].mean()
+    order = centroids.sort_values(["valence", "energy"]).index.to_list()
+    renumber = {old: new for new, old in enumerate(order)}
+    cluster_id = np.array([renumber[label] for label in kmeans.labels_], dtype="int32")
+    labels = {renumber[old]: mood_label(row.valence, row.energy) for old, row in centroids.iterrows()}
+
+    silhouette = np.full(len(sessions), np.nan)
+    silhouette[sample] = per_row
+    log.info("mood clusters: chose k=%d of %s on %d sessions", best_k, list(k_values), len(sessions))
+    return sessions.assign(
+        cluster_id=cluster_id,
+        label=[labels[c] for c in cluster_id],
+        silhouette=silhouette,
+    )
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", packages=["scikit-learn", "pandas"])
+    k_min = int(dbt.config.get("k_min"))
+    k_max = int(dbt.config.get("k_max"))
+    sample_size = int(dbt.config.get("silhouette_sample"))
+    seed = int(dbt.config.get("seed"))
+    k_range(k_min, k_max, sessions=0)  # a bad range fails before any work
+
+    sessions = session_features(dbt.ref("listening_with_features")).toPandas()
+    k_values = k_range(k_min, k_max, len(sessions))
+    columns = [field.split()[0] for field in OUTPUT_SCHEMA.split(", ")]
+    if not k_values:
+        log.warning("mood clusters: %d sessions with features are too few for k >= %d", len(sessions), k_min)
+        return session.createDataFrame(pd.DataFrame(columns=columns), schema=OUTPUT_SCHEMA)
+    clustered = cluster_sessions(sessions, k_values, sample_size, seed)
+    return session.createDataFrame(clustered[columns], schema=OUTPUT_SCHEMA)
