@@ -73,3 +73,42 @@ def merge_snapshot(
         deleted=metrics.get("numTargetRowsDeleted", 0),
         total=total,
     )
+
+
+def merge_new_rows(
+    spark: "SparkSession",
+    table: str,
+    rows: pd.DataFrame,
+    spark_schema: str,
+    key_columns: list[str],
+    partition_column: str = "",
+) -> MergeResult:
+    """Insert the rows whose key ``table`` does not hold yet; never update or delete. For append-only facts
+    (plays) whose content is fixed by their key: an insert-only MERGE rewrites no existing file, so a rerun
+    with the same rows changes nothing. Rows are grouped by ``partition_column`` first (fewer, larger files)."""
+    before = _latest_version(spark, table)
+    incoming = spark.createDataFrame(rows, schema=spark_schema)
+    if partition_column:
+        incoming = incoming.repartition(partition_column)
+    view = f"incoming_{table}"
+    incoming.createOrReplaceTempView(view)
+    on = " and ".join(f"t.{key} = s.{key}" for key in key_columns)
+    columns = [field.split()[0] for field in spark_schema.split(", ")]
+    spark.sql(
+        f"""
+        merge into {BRONZE_DATABASE}.{table} t
+        using {view} s
+        on {on}
+        when not matched then insert ({", ".join(columns)}, loaded_at)
+            values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
+        """
+    )
+    inserted = _merge_metrics(spark, table).get("numTargetRowsInserted", 0)
+    if _latest_version(spark, table) == before:  # nothing committed: the last history entry is older
+        inserted = 0
+    total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
+    return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
+
+
+def _latest_version(spark: "SparkSession", table: str) -> int:
+    return int(spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]["version"])

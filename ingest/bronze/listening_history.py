@@ -1,8 +1,10 @@
 """Load landed plays into ``bronze.listening_history_bronze`` (+ podcasts, + quarantine).
 
 Reads: recently-played envelopes (``landing/api/<user>/recently_played``) and imported exports
-(``landing/export/<user>/{extended,classic}``) not yet loaded. Key: ``play_id``; MERGE inserts new plays and
-never deletes, so overlapping polls and reruns dedupe exactly. A load killed at any point is safe to rerun:
+(``landing/export/<user>/{extended,classic}``) not yet loaded. Key: ``play_id``; an insert-only MERGE adds new plays
+and never rewrites or deletes one (a play's row is fixed by its landed record), so overlapping polls and
+reruns dedupe exactly. (A classic-export play loaded before the catalog keeps its unresolved track id.)
+A load killed at any point is safe to rerun:
 the list of loaded landing files (``state/bronze_loaded_files.json``) is written only after the MERGEs
 commit, and re-merging a file changes nothing. Invalid records go to ``bronze.listening_history_quarantine``
 with their reason, replaced per landing file.
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 import orjson
 import pandas as pd
 
-from ingest.bronze.delta import BRONZE_DATABASE, MergeResult, ensure_bronze_database, ensure_table, merge_snapshot
+from ingest.bronze.delta import BRONZE_DATABASE, MergeResult, ensure_bronze_database, ensure_table, merge_new_rows
 from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
 from ingest.config import Settings
 from ingest.landing.plays import PLAY_COLUMNS, Normalised, api_plays, classic_plays, extended_plays, rehash
@@ -148,15 +150,14 @@ def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
         len(batch.rejected),
     )
     resolved, unresolved = resolve_classic(spark, batch.plays)
-    plays = merge_snapshot(
-        spark, TABLE, _frame(_dedupe(batch.plays), PLAY_COLUMNS), LISTENING_HISTORY_COLUMNS, ["play_id"], "false"
+    plays = merge_new_rows(
+        spark, TABLE, _frame(_dedupe(batch.plays), PLAY_COLUMNS), LISTENING_HISTORY_COLUMNS, ["play_id"], "played_date"
     )
     podcasts = None
     if batch.podcasts:
         podcast_columns = [c.split()[0] for c in PODCAST_SCHEMA.split(", ")]
-        podcasts = merge_snapshot(
-            spark, PODCAST_TABLE, _frame(_dedupe(batch.podcasts), podcast_columns), PODCAST_SCHEMA, ["play_id"], "false"
-        )
+        frame = _frame(_dedupe(batch.podcasts), podcast_columns)
+        podcasts = merge_new_rows(spark, PODCAST_TABLE, frame, PODCAST_SCHEMA, ["play_id"])
     names = [str(f.relative_to(settings.landing_path)) for f in files]
     _replace_quarantine(spark, names, batch.rejected)
     done = set(read_json(_manifest(settings), []) or []) | set(names)

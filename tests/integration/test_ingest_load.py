@@ -1,0 +1,189 @@
+"""``load`` on the session's lakehouse: polls and exports → Bronze, idempotent, deduped, quarantined, crash-safe.
+
+The module lands its own data (fake Spotify polls and generated exports) in its own client data directory
+and counts only its own listener's rows, so it neither needs nor disturbs other modules' tables.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pydantic import SecretStr
+
+from ingest.bronze.listening_history import load_plays, pending_landing_files
+from ingest.bronze.load_all import load_all
+from ingest.config import Settings
+from ingest.export.importer import import_history
+from ingest.lakehouse.client import connect
+from ingest.spotify.auth import authorize
+from ingest.spotify.poll import poll
+from ingest.spotify.users import pseudonymous_user_id
+from tests.integration.conftest import REPO, Lakehouse
+from tests.integration.fake_spotify import FakeSpotify, track_object
+from tests.integration.ingest_exports import extended_record, podcast_record, write_classic, write_extended
+
+T0 = 1_730_000_000_000
+
+
+@pytest.fixture(scope="module")
+def client(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    fields = {"data_dir": tmp_path_factory.mktemp("ingest_client") / "data", "user_id_salt": uuid.uuid4().hex}
+    return lakehouse.settings.model_copy(update=fields)
+
+
+def count(lakehouse: Lakehouse, table: str, user_id: str, extra: str = "true") -> int:
+    query = f"select count(*) as n from bronze.{table} where user_id = '{user_id}' and {extra}"
+    return lakehouse.sql(query)[0]["n"]
+
+
+def land_polls(client: Settings, kaggle_ids: list[str]) -> str:
+    """Two overlapping polls of the fake API (the cursor is forgotten in between) → 12 distinct plays."""
+    with FakeSpotify() as fake:
+        settings = client.model_copy(
+            update={
+                "client_id": fake.state.client_id,
+                "client_secret": SecretStr(fake.state.client_secret),
+                "spotify_api_base_url": fake.api_url,
+                "spotify_accounts_url": fake.accounts_url,
+            }
+        )
+        user_id = pseudonymous_user_id(settings)
+        authorize(settings, user_id, lambda url: "http://127.0.0.1:8888/callback?code=good")
+        for i in range(12):
+            track_id = kaggle_ids[i] if i < 4 else f"api{i:019d}"
+            fake.add_play(T0 + i * 200_000, track_object(track_id, f"Api song {i}", "Api artist"))
+        assert poll(settings, user_id).plays == 12
+        (settings.ingest_state_path / user_id / "recently_played_cursor.json").unlink()
+        assert poll(settings, user_id).plays == 12
+    return user_id
+
+
+@pytest.fixture(scope="module")
+def loaded(lakehouse: Lakehouse, client: Settings, kaggle_sample: Path, tmp_path_factory) -> dict:
+    catalog = pd.read_csv(kaggle_sample, nrows=10)
+    user_id = land_polls(client, list(catalog["track_id"]))
+    export = tmp_path_factory.mktemp("export")
+    bad = [
+        {"ts": "2024-01-01T00:00:00Z"},
+        dict(extended_record(900), ms_played=-5),
+        dict(extended_record(901), ms_played=10**12),
+        dict(extended_record(902), ts="2999-01-01T00:00:00Z"),
+        dict(extended_record(903), ms_played="12 minutes"),
+        "not a record",
+    ]
+    write_extended(export, 0, [extended_record(i) for i in range(300)] + [podcast_record(1), podcast_record(2)] + bad)
+    first_artist = catalog["artists"][0].split(";")[0]
+    write_classic(
+        export,
+        0,
+        [
+            {"endTime": "2024-02-01 09:00", "artistName": first_artist.upper(), "trackName": catalog["track_name"][0],
+             "msPlayed": 100_000},
+            {"endTime": "2024-02-01 09:05", "artistName": "Nobody Known", "trackName": "No Such Song",
+             "msPlayed": 100_000},
+            {"endTime": "2024-02-01 09:05", "artistName": "Nobody Known", "trackName": "No Such Song"},
+        ],
+    )  # fmt: skip
+    imported = import_history([export], client)
+    assert (len(imported.imported), imported.failed) == (2, {})
+    spark = connect(client)
+    result = load_all(spark, client)
+    return {"user_id": user_id, "result": result, "spark": spark}
+
+
+def test_every_valid_play_lands_once_and_bad_records_are_quarantined(lakehouse, loaded):
+    user = loaded["user_id"]
+    assert count(lakehouse, "listening_history_bronze", user, "source = 'api'") == 12  # two overlapping polls
+    assert count(lakehouse, "listening_history_bronze", user, "source = 'export_extended'") == 300
+    assert count(lakehouse, "podcast_history_bronze", user) == 2
+    reasons = [
+        r["reason"]
+        for r in lakehouse.sql(
+            "select reason from bronze.listening_history_quarantine q where landing_file like 'export/%' "
+            f"and landing_file like '%{user}%' order by landing_file like '%/classic/%', record_index"
+        )
+    ]
+    assert reasons == [
+        "missing field: ms_played",
+        "negative ms_played: -5",
+        "absurd ms_played (> 24 h): 1000000000000",
+        "timestamp in the future: 2999-01-01T00:00:00+00:00",
+        "ms_played is not a number: '12 minutes'",
+        "record is a str, not an object",
+        "missing fields: msPlayed",
+    ]
+    classic = lakehouse.sql(
+        "select track_resolution, track_id is not null as has_id from bronze.listening_history_bronze "
+        f"where user_id = '{user}' and source = 'export_classic' order by track_resolution"
+    )
+    assert [(r["track_resolution"], r["has_id"]) for r in classic] == [
+        ("kaggle_match", True),
+        ("unresolved:no_catalog_match", False),
+    ]
+    skipped = count(lakehouse, "listening_history_bronze", user, "source = 'export_extended' and skipped")
+    assert skipped == 60
+
+
+def test_features_real_metadata_and_synthetic_only_where_missing(lakehouse, loaded):
+    user = loaded["user_id"]
+    tracks = lakehouse.sql(
+        "select count(*) n from bronze.my_tracks_features_bronze where track_name like 'Api song %'"
+    )[0]["n"]
+    assert tracks == 12
+    synthetic = lakehouse.sql(
+        "select count(distinct p.track_id) n from bronze.listening_history_bronze p "
+        "join bronze.my_tracks_features_bronze_synthetic s using (track_id) "
+        f"where p.user_id = '{user}' and p.source = 'api'"
+    )[0]["n"]
+    assert synthetic == 8  # the 4 catalog tracks have Kaggle features
+
+
+def test_loading_again_changes_nothing(lakehouse, loaded, client):
+    spark = loaded["spark"]
+    version = spark.sql("describe history bronze.listening_history_bronze limit 1").collect()[0]["version"]
+    again = load_all(spark, client, with_catalog=False)
+    assert again.plays.files == 0
+    assert spark.sql("describe history bronze.listening_history_bronze limit 1").collect()[0]["version"] == version
+    # Forget which files were loaded: the full re-MERGE must still insert and update nothing.
+    (client.ingest_state_path / "bronze_loaded_files.json").unlink()
+    redo = load_plays(spark, client)
+    assert redo.files == 4  # two polls, two export files
+    assert (redo.plays.inserted, redo.plays.updated, redo.podcasts.inserted, redo.podcasts.updated) == (0, 0, 0, 0)
+    assert count(lakehouse, "listening_history_bronze", loaded["user_id"]) == 12 + 300 + 2
+
+
+def test_kill_9_during_load_then_rerun_loses_and_duplicates_nothing(lakehouse, loaded, client, tmp_path):
+    user = loaded["user_id"]
+    before = count(lakehouse, "listening_history_bronze", user)
+    export = tmp_path / "more"
+    for n in range(3):
+        write_extended(export, 10 + n, [extended_record(5000 + n * 2000 + i) for i in range(2000)])
+    import_history([export], client)
+    assert len(pending_landing_files(client)) == 3
+    env = {
+        **os.environ,
+        **lakehouse.env,
+        "DATA_DIR": str(client.data_dir),
+        "USER_ID_SALT": client.user_id_salt,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingest", "load", "plays"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(8)  # mid-way: reading files, merging or committing
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    rerun = lakehouse.cli("load", "plays", env={"DATA_DIR": str(client.data_dir), "USER_ID_SALT": client.user_id_salt})
+    assert rerun.returncode == 0, rerun.stderr
+    assert pending_landing_files(client) == []
+    assert count(lakehouse, "listening_history_bronze", user) == before + 6000
+    duplicates = lakehouse.sql(
+        f"select count(*) - count(distinct play_id) as d from bronze.listening_history_bronze where user_id = '{user}'"
+    )[0]["d"]
+    assert duplicates == 0
