@@ -150,9 +150,10 @@ def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
         len(batch.rejected),
     )
     resolved, unresolved = resolve_classic(spark, batch.plays)
-    plays = merge_new_rows(
-        spark, TABLE, _frame(_dedupe(batch.plays), PLAY_COLUMNS), LISTENING_HISTORY_COLUMNS, ["play_id"], "played_date"
-    )
+    plays = None
+    if batch.plays:
+        frame = _frame(_dedupe(batch.plays), PLAY_COLUMNS)
+        plays = merge_new_rows(spark, TABLE, frame, LISTENING_HISTORY_COLUMNS, ["play_id"], "played_date")
     podcasts = None
     if batch.podcasts:
         podcast_columns = [c.split()[0] for c in PODCAST_SCHEMA.split(", ")]

@@ -89,7 +89,7 @@ def _finish(row: dict, key_parts: tuple, columns: list[str], now: datetime) -> d
     row["played_date"] = played_at.date()
     for column in columns:
         row.setdefault(column, None)
-    row["row_hash"] = _sha(*(row[c] for c in columns if c not in ("landing_file", "row_hash")))
+    rehash(row, columns)
     return {c: row[c] for c in columns}
 
 
@@ -250,5 +250,6 @@ def _reason(exc: Exception) -> str:
 
 def rehash(row: dict, columns: list[str]) -> dict:
     """Recompute ``row_hash`` after a column changed (e.g. a classic play resolved to a track id)."""
-    row["row_hash"] = _sha(*(row[c] for c in columns if c not in ("landing_file", "row_hash")))
+    content = orjson.dumps([row[c] for c in columns if c not in ("landing_file", "row_hash")])
+    row["row_hash"] = hashlib.sha256(content).hexdigest()
     return row

@@ -10,9 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from spotipy import SpotifyException
+
 from ingest.config import Settings
 from ingest.landing.store import read_json, write_json, write_once
-from ingest.spotify.client import call, has_credentials, has_tokens, spotify_client
+from ingest.spotify.client import SpotifyUnavailable, call, has_credentials, has_tokens, spotify_client
+from ingest.spotify.metadata import fetch_metadata
 from ingest.spotify.users import user_state_dir
 
 log = logging.getLogger(__name__)
@@ -67,7 +70,16 @@ def poll(settings: Settings, user_id: str) -> PollResult:
     if items:
         newest = max(played_at_ms(item["played_at"]) for item in items)
         write_json(_cursor_file(settings, user_id), {"after": newest, "updated_at": stamp}, mode=0o600)
+        _try_audio_features(settings, client, [item["track"]["id"] for item in items if item.get("track")])
     return PollResult("polled", plays=len(items), gap=bool(gap))
+
+
+def _try_audio_features(settings: Settings, client, track_ids: list[str]) -> None:
+    """Real audio features for the new plays while the endpoint answers (a 403 is remembered)."""
+    try:
+        fetch_metadata(settings, client, track_ids)
+    except (SpotifyUnavailable, SpotifyException) as exc:
+        log.warning("Metadata not fetched this time (the plays are landed): %s", exc)
 
 
 def _check_gap(items: list[dict], cursor: int | None) -> dict | None:
