@@ -55,6 +55,7 @@ lock: ## Re-resolve requirements.lock from the pyproject.toml files
 	  $(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 \
 		-q --no-header -o -; } > requirements.lock
 
+.PHONY: bench
 bench: setup ## Benchmarks W1-W4 on a lakehouse of their own (W3 10M plays: make bench BENCH_ARGS=--with-10m)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

@@ -37,6 +37,7 @@ def insert_parquet(spark: "SparkSession", folder: Path, table: str = TABLE) -> i
     location = str(folder.resolve()).replace("`", "")
     spark.sql(
         f"insert into {BRONZE_DATABASE}.{table} ({', '.join(columns)}, loaded_at) "
-        f"select {', '.join(columns)}, current_timestamp() from parquet.`{location}`"
+        f"select {', '.join(columns)}, current_timestamp() from parquet.`{location}` "
+        "distribute by played_date"  # one file per date partition, not one per input split and date
     )
     return spark.table(f"{BRONZE_DATABASE}.{table}").count()
