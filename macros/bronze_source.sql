@@ -5,7 +5,8 @@
 #}
 {% macro bronze_source(table_name) -%}
     {%- set relation = source('bronze', table_name) -%}
-    {%- if execute and adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+    {%- if execute and not var('sqlfluff_lint', false)
+        and adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
         {%- set node = graph.sources['source.' ~ project_name ~ '.bronze.' ~ table_name] -%}
         {{ log("Bronze table " ~ relation ~ " does not exist yet: reading it as empty", info=true) }}
         (
