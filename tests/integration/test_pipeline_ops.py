@@ -1,0 +1,155 @@
+"""`python -m ingest pipeline` as cron runs it: one run at a time, a failing step stops the run before Gold
+and leaves the Gold tables as they were, and every step of every run lands in ops.pipeline_runs."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import NamedTuple
+
+import pytest
+from conftest import REPO, Lakehouse
+
+from ingest.ops.steps import STEPS
+
+STEP_NAMES = ["server", *(step.name for step in STEPS)]
+GOLD_STEPS = {"dbt_build_gold", "dbt_docs", "report"}
+EXIT_BUSY = 75
+NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
+
+
+class Concurrent(NamedTuple):
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+    first_was_running: bool  # when the second had already exited
+    runs_added: int
+
+
+def run_id_of(stdout: str) -> str:
+    match = re.search(r"^Pipeline run (\S+) ", stdout, re.M)
+    assert match, stdout[-3000:]
+    return match[1]
+
+
+def summary_rows(lakehouse: Lakehouse, run_id: str) -> list:
+    return lakehouse.sql(
+        "select step_number, step, status, exit_code, duration_seconds, run_status, message "
+        f"from ops.pipeline_runs where run_id = '{run_id}' order by step_number"
+    )
+
+
+def run_count(lakehouse: Lakehouse) -> int:
+    if not lakehouse.sql("show databases like 'ops'") or not lakehouse.sql("show tables in ops like 'pipeline_runs'"):
+        return 0
+    return lakehouse.sql("select count(distinct run_id) as n from ops.pipeline_runs")[0].n
+
+
+def gold_versions(lakehouse: Lakehouse) -> dict[str, int]:
+    tables = [row.tableName for row in lakehouse.sql("show tables in gold") if not row.isTemporary]
+    return {t: lakehouse.sql(f"describe history gold.{t} limit 1")[0].version for t in tables}
+
+
+@pytest.fixture(scope="module")
+def concurrent(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Concurrent:
+    """A listener's privacy export imported (so Silver has plays to check); then start a full run and, once it
+    holds the lock, a second one, and let both finish."""
+    export = tmp_path_factory.mktemp("pipeline_export")
+    for args in (
+        ("workload", "generate", "--out", str(export), "--format", "extended", "--plays-per-user", "400"),
+        ("import-history", str(export)),
+    ):
+        prepared = lakehouse.cli(*args)
+        assert prepared.returncode == 0, prepared.stderr[-3000:]
+    before = run_count(lakehouse)
+    logs = tmp_path_factory.mktemp("pipeline_runs")
+    lock = lakehouse.settings.data_path / "pipeline.lock"
+    lock.unlink(missing_ok=True)
+    env = {**os.environ, **lakehouse.env, **NO_CREDENTIALS}
+    with (logs / "out").open("w") as out, (logs / "err").open("w") as err:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "ingest", "pipeline"], cwd=REPO, env=env, stdout=out, stderr=err, text=True
+        )
+        deadline = time.monotonic() + 300
+        while not (lock.exists() and lock.read_text().startswith("run ")):
+            assert first.poll() is None, (logs / "err").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the first run never took the lock"
+            time.sleep(0.2)
+        second = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
+        first_was_running = first.poll() is None
+        first.wait(timeout=3600)
+    completed = subprocess.CompletedProcess(
+        first.args, first.returncode, (logs / "out").read_text(), (logs / "err").read_text()
+    )
+    return Concurrent(completed, second, first_was_running, run_count(lakehouse) - before)
+
+
+def test_two_concurrent_runs_exactly_one_proceeds(concurrent: Concurrent) -> None:
+    second = concurrent.second
+    assert second.returncode == EXIT_BUSY, second.stderr[-3000:]
+    assert concurrent.first_was_running  # the second gave up at once instead of waiting
+    first_id = run_id_of(concurrent.first.stdout)
+    assert f"Another pipeline run is in progress (run {first_id}, pid " in second.stderr
+    assert f"exits with code {EXIT_BUSY}" in second.stderr
+    assert "Step " not in second.stderr and "Pipeline run" not in second.stdout  # it ran nothing
+
+    assert concurrent.first.returncode == 0, concurrent.first.stdout[-4000:] + concurrent.first.stderr[-4000:]
+    assert concurrent.runs_added == 1  # only the first run is in the summary table
+
+
+def test_run_summary_records_every_step(lakehouse: Lakehouse, concurrent: Concurrent) -> None:
+    run_id = run_id_of(concurrent.first.stdout)
+    rows = summary_rows(lakehouse, run_id)
+
+    assert [row.step for row in rows] == STEP_NAMES
+    assert [row.step_number for row in rows] == list(range(1, len(STEP_NAMES) + 1))
+    assert {row.run_status for row in rows} == {"succeeded"}
+    for row in rows:
+        assert row.status in {"ok", "skipped"}, row
+        assert row.duration_seconds >= 0
+        assert (row.exit_code == 0) == (row.status == "ok"), row
+    by_step = {row.step: row for row in rows}
+    for step in ("server", "load", "dbt_build_silver", "dbt_build_gold", "dbt_docs"):
+        assert by_step[step].status == "ok", by_step[step]
+    assert by_step["dbt_build_gold"].duration_seconds > 1  # real work, not a stub
+    for name in STEP_NAMES:  # the printed summary has a line per step
+        assert re.search(rf"^  {name}\s+(ok|skipped)\s+\d+\.\d", concurrent.first.stdout, re.M), name
+
+
+def test_failing_step_stops_before_gold_and_leaves_gold_unchanged(lakehouse: Lakehouse, concurrent: Concurrent) -> None:
+    assert concurrent.first.returncode == 0  # Gold exists from a good run
+    gold_before = gold_versions(lakehouse)
+    assert gold_before, "the good run left no Gold tables"
+    # A broken Bronze row: a catalog track without its id. The load's MERGE keeps it (its row_hash is
+    # unchanged), so the run meets it in the Bronze checks (validate bronze, or dbt's source tests).
+    [victim] = lakehouse.sql("select catalog_row_id, track_id from bronze.kaggle_tracks_bronze order by 1 limit 1")
+    lakehouse.sql(f"update bronze.kaggle_tracks_bronze set track_id = null where catalog_row_id = {victim[0]}")
+    try:
+        result = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
+    finally:
+        lakehouse.sql(
+            f"update bronze.kaggle_tracks_bronze set track_id = '{victim.track_id}' where catalog_row_id = {victim[0]}"
+        )
+
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "FAILED at step" in result.stdout
+    rows = summary_rows(lakehouse, run_id_of(result.stdout))
+    assert [row.step for row in rows] == STEP_NAMES  # every step is recorded, run or not
+    statuses = {row.step: row.status for row in rows}
+    [failed] = [row for row in rows if row.status == "failed"]
+    assert failed.step in {"validate_bronze", "dbt_build_silver"}, failed
+    assert failed.exit_code not in (0, None)
+    assert all(statuses[step] == "not_run" for step in GOLD_STEPS), statuses
+    assert {row.run_status for row in rows} == {"failed"}
+    assert gold_versions(lakehouse) == gold_before  # Gold was not rebuilt from bad data
+
+
+def test_lock_is_free_after_the_runs_and_a_held_lock_means_exit_75(
+    lakehouse: Lakehouse, concurrent: Concurrent
+) -> None:
+    from ingest.ops.lock import pipeline_lock
+
+    with pipeline_lock(lakehouse.settings.data_path / "pipeline.lock", "held-by-test"):  # free: no PipelineBusy
+        busy = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
+    assert busy.returncode == EXIT_BUSY
+    assert "(run held-by-test, pid " in busy.stderr
