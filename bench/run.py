@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,7 +110,9 @@ def judge(result: Result, results: dict[str, Result]) -> None:
         result.met = False
 
 
-def run_workloads(args: argparse.Namespace) -> dict[str, Result]:
+def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]], object]) -> dict[str, Result]:
+    """Run the chosen workloads in order; ``save`` records the results so far after each one (a run
+    stopped half-way still leaves its figures)."""
     from bench.workloads import (
         Bench,
         NotAvailable,
@@ -162,6 +165,7 @@ def run_workloads(args: argparse.Namespace) -> dict[str, Result]:
                 result = summarise(name, outcome)
             judge(result, results)
             results[name] = result
+            save(results)
     finally:
         if spark is not None:
             spark.stop()  # else the client keeps retrying against the stopped server and never exits
@@ -210,7 +214,9 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def write_json(results: dict[str, Result], args: argparse.Namespace, load_before: str, load_after: str) -> Path:
+def write_json(
+    path: Path, results: dict[str, Result], args: argparse.Namespace, load_before: str, load_after: str
+) -> Path:
     from bench.measure import machine
     from ingest.config import Settings
 
@@ -233,7 +239,6 @@ def write_json(results: dict[str, Result], args: argparse.Namespace, load_before
         "workloads": {name: vars(result) for name, result in results.items()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
     return path
 
@@ -263,10 +268,11 @@ def main() -> None:
     args = parse_args()
     bench_environment(fresh=not args.keep_data)
     load_before = uptime()
-    results = run_workloads(args)
+    path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    results = run_workloads(args, lambda partial: write_json(path, partial, args, load_before, uptime()))
     load_after = uptime()
     table = format_table(results, load_before, load_after)
-    path = write_json(results, args, load_before, load_after)
+    write_json(path, results, args, load_before, load_after)
     print("\n" + table + f"\nResults: {path}")
 
 
