@@ -1,0 +1,151 @@
+"""Gold dbt Python models on a generated workload: mood clusters, recommendations, evaluation, failure safety.
+
+Bronze: the real Kaggle sample, generated plays of three listeners (Bronze parquet inserted as the
+benchmarks do), synthetic features for tracks outside the catalog. Then one `dbt build` of the models and
+everything upstream (the real Silver SQL models).
+"""
+
+import re
+import sys
+
+import pytest
+from conftest import Lakehouse
+
+from ingest.lakehouse.client import connect
+from ingest.workload.bronze_load import insert_parquet
+
+LISTENERS = 3
+PLAYS_PER_LISTENER = 1200
+FIRST_LISTENER = 700  # listener indices no other test module generates
+GOLD_PYTHON = ["mood_session_clusters", "mood_clusters", "track_recommendations"]
+LABELS = {"energetic-positive", "calm-positive", "tense-negative", "calm-negative"}
+
+
+@pytest.fixture(scope="module")
+def built(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Lakehouse:
+    workload = tmp_path_factory.mktemp("gold_python_workload")
+    steps = [
+        lakehouse.cli("load", "catalog"),
+        lakehouse.cli(
+            "workload", "generate", "--out", str(workload), "--format", "bronze", "--seed", "5",
+            "--users", str(LISTENERS), "--plays-per-user", str(PLAYS_PER_LISTENER),
+            "--first-user", str(FIRST_LISTENER),
+        ),
+    ]  # fmt: skip
+    for step in steps:
+        assert step.returncode == 0, step.stderr[-3000:] + step.stdout[-3000:]
+    insert_parquet(connect(lakehouse.settings), workload / "listening_history_bronze")
+    synthetic = lakehouse.cli("synthetic", "populate-missing")
+    assert synthetic.returncode == 0, synthetic.stderr[-3000:]
+
+    # cautious: only tests whose parents are all built (not the SQL Gold models' tests on Silver)
+    build = lakehouse.dbt(
+        "build", "--select", "+mood_clusters", "+track_recommendations", "--indirect-selection", "cautious"
+    )
+    assert build.returncode == 0, build.stdout[-6000:]
+    return lakehouse
+
+
+def snapshot(house: Lakehouse, table: str, order: str) -> list[tuple]:
+    return [tuple(row) for row in house.sql(f"select * from gold.{table} order by {order}")]
+
+
+def test_sessions_are_clustered_with_labels_from_the_mood_plane(built: Lakehouse) -> None:
+    [silver] = built.sql(
+        "select count(distinct session_id) as sessions from silver.listening_with_features where has_features"
+    )
+    sessions = built.sql("select * from gold.mood_session_clusters")
+    clusters = {row.cluster_id: row for row in built.sql("select * from gold.mood_clusters")}
+
+    assert len(sessions) == silver.sessions > 100
+    assert 2 <= len(clusters) <= 8
+    assert set(clusters) == set(range(len(clusters))) == {row.cluster_id for row in sessions}
+    assert sum(c.sessions for c in clusters.values()) == len(sessions)
+    for cluster in clusters.values():
+        positive = "positive" if cluster.centroid_valence >= 0.5 else "negative"
+        arousal = "calm" if cluster.centroid_energy < 0.5 else ("energetic" if positive == "positive" else "tense")
+        assert cluster.label == f"{arousal}-{positive}"
+        assert cluster.share_features_real + cluster.share_features_kaggle + cluster.share_features_synthetic == (
+            pytest.approx(1.0)
+        )
+        members = [s for s in sessions if s.cluster_id == cluster.cluster_id]
+        assert cluster.centroid_valence == pytest.approx(sum(s.valence for s in members) / len(members), abs=1e-5)
+        assert -1 <= cluster.silhouette <= 1
+        assert cluster.overall_silhouette == clusters[0].overall_silhouette
+    # the generator plays ~15% catalog tracks; the rest get synthetic features
+    assert 0.5 < clusters[0].share_features_synthetic < 1
+    by_id = [clusters[c].centroid_valence for c in sorted(clusters)]
+    assert by_id == sorted(by_id)
+
+
+def test_recommendations_explain_themselves_and_skip_heavy_tracks(built: Lakehouse) -> None:
+    listeners = {
+        r.user_id for r in built.sql("select distinct user_id from silver.listening_with_features where has_features")
+    }
+    rows = built.sql("select * from gold.track_recommendations")
+    heavy = built.sql(
+        """
+        select r.user_id, r.track_id
+        from gold.track_recommendations r
+        join silver.listening_with_features p on p.user_id = r.user_id and p.track_id = r.track_id
+        group by r.user_id, r.track_id
+        having count(*) >= 3
+        """
+    )
+
+    assert {r.user_id for r in rows} == listeners
+    assert heavy == []
+    for user_id in listeners:
+        similar = sorted((r for r in rows if r.user_id == user_id and r.recommendation_type == "similar"),
+                         key=lambda r: r.rank)  # fmt: skip
+        mood = [r for r in rows if r.user_id == user_id and r.recommendation_type == "mood_directed"]
+        assert [r.rank for r in similar] == list(range(1, 11))
+        assert [r.similarity for r in similar] == sorted((r.similarity for r in similar), reverse=True)
+        assert 1 <= len(mood) <= 10
+        assert not {r.track_id for r in mood} & {r.track_id for r in similar}
+    for row in rows:
+        assert re.search(r"cosine -?\d\.\d\d", row.reason)
+        if row.recommendation_type == "mood_directed":
+            assert row.track_valence > row.profile_valence
+            assert abs(row.track_energy - row.profile_energy) <= 0.1 + 1e-9
+            assert row.target_valence == pytest.approx(max(min(row.profile_valence + 0.2, 0.95), row.profile_valence))
+            assert row.target_energy == pytest.approx(row.profile_energy)
+        else:
+            assert (row.target_valence, row.target_energy) == (row.profile_valence, row.profile_energy)
+
+
+def test_offline_evaluation_prints_hit_rates_against_a_popularity_baseline(built: Lakehouse) -> None:
+    result = built.run(sys.executable, "-m", "ingest.evaluation", "recommendations", "--holdout-plays", "50")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "latest 50 plays" in result.stdout
+    rates = re.findall(r"^(similar|mood_directed|popularity baseline|similar \+ mood_directed)\s+(\d+)\s+([\d.]+)",
+                       result.stdout, flags=re.MULTILINE)  # fmt: skip
+    assert [(method, size) for method, size, _ in rates] == [
+        ("similar", "10"), ("mood_directed", "10"), ("popularity baseline", "10"),
+        ("similar + mood_directed", "20"), ("popularity baseline", "20"),
+    ]  # fmt: skip
+    assert all(0 <= float(rate) <= 1 for _, _, rate in rates)
+
+
+def test_rebuild_gives_the_same_tables_and_a_failing_model_keeps_the_previous_table(built: Lakehouse) -> None:
+    before = {
+        "mood_session_clusters": snapshot(built, "mood_session_clusters", "session_id"),
+        "track_recommendations": snapshot(built, "track_recommendations", "user_id, recommendation_type, rank"),
+    }
+    [version_before] = built.sql("describe history gold.mood_session_clusters limit 1")
+
+    failing = built.dbt("run", "--select", "mood_session_clusters", "--vars", "{mood_cluster_k_min: 1}")
+
+    assert failing.returncode != 0
+    assert "k range must satisfy 2 <= k_min <= k_max" in failing.stdout
+    assert snapshot(built, "mood_session_clusters", "session_id") == before["mood_session_clusters"]
+    [version_after] = built.sql("describe history gold.mood_session_clusters limit 1")
+    assert version_after.version == version_before.version
+
+    rebuild = built.dbt("run", "--select", *GOLD_PYTHON)
+
+    assert rebuild.returncode == 0, rebuild.stdout[-3000:]
+    for table, order in (("mood_session_clusters", "session_id"),
+                         ("track_recommendations", "user_id, recommendation_type, rank")):  # fmt: skip
+        assert snapshot(built, table, order) == before[table]
