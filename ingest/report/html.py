@@ -116,7 +116,7 @@ def recommendations_table(read: TableRead) -> str:
         f'<tr><td class="num">{int(r["rank"])}</td><td>{escape(str(r["track_name"]))}</td>'
         f"<td>{escape(str(r['artist_name']))}</td><td>{escape(str(r['recommendation_type']))}</td>"
         f'<td class="num">{float(r["similarity"]):.2f}</td><td>{escape(str(r["reason"]))}</td></tr>'
-        for _, r in rows.sort_values("rank").iterrows()
+        for _, r in rows.sort_values(["recommendation_type", "rank"], ascending=[False, True]).iterrows()
     )
     return (
         '<table data-table="recommendations"><thead><tr><th class="num">#</th><th>Track</th><th>Artist</th>'

@@ -134,18 +134,27 @@ def cognitive(sessions: pd.DataFrame, clusters: pd.DataFrame) -> str | None:
 
 
 def prescriptive(recommendations: pd.DataFrame) -> str | None:
+    """The best pick of each kind: closest to the listener's taste, and the one steering their mood."""
     if recommendations.empty:
         return None
-    ordered = recommendations.sort_values("rank")
-    top = ordered.iloc[0]
+    ordered = recommendations.sort_values(["rank", "recommendation_type"])
+    similar = ordered[ordered["recommendation_type"] == "similar"]
     mood = ordered[ordered["recommendation_type"] == "mood_directed"]
-    sentence = (
-        f"Start with '{top['track_name']}' by {top['artist_name']} ({str(top['recommendation_type']).replace('_', '-')}"
-        f", similarity {float(top['similarity']):.2f})"
-    )
-    if len(mood):
-        sentence += (
-            f"; {len(mood)} of {len(ordered)} picks steer towards valence "
-            f"{float(mood['target_valence'].mean()):.2f} and energy {float(mood['target_energy'].mean()):.2f}"
+    parts = []
+    if len(similar):
+        best = similar.iloc[0]
+        parts.append(
+            f"closest to your taste is '{best['track_name']}' by {best['artist_name']} "
+            f"(similarity {float(best['similarity']):.2f})"
         )
-    return sentence + "."
+    if len(mood):
+        best = mood.iloc[0]
+        parts.append(
+            f"to steer towards valence {float(best['target_valence']):.2f} and energy "
+            f"{float(best['target_energy']):.2f}, start with '{best['track_name']}' by {best['artist_name']}"
+        )
+    if not parts:
+        best = ordered.iloc[0]
+        parts.append(f"start with '{best['track_name']}' by {best['artist_name']}")
+    sentence = "; ".join(parts)
+    return f"Of {len(ordered)} picks, {sentence}."

@@ -173,15 +173,15 @@ def sessions_and_clusters(plays: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
 def recommendations() -> pd.DataFrame:
     rows = []
     for user in USERS:
-        for rank in range(1, 11):
-            mood = rank % 3 == 0
+        for number in range(1, 11):
+            mood, rank = number > 5, (number - 1) % 5 + 1  # rank within each recommendation type
             rows.append({
-                "user_id": user, "rank": rank, "track_id": f"r{rank:03d}", "track_name": f"Pick {rank} <&>",
-                "artist_name": f"Artist {rank % 4}", "recommendation_type": "mood_directed" if mood else "similar",
+                "user_id": user, "rank": rank, "track_id": f"r{number:03d}", "track_name": f"Pick {number} <&>",
+                "artist_name": f"Artist {number % 4}", "recommendation_type": "mood_directed" if mood else "similar",
                 "similarity": round(0.95 - rank * 0.02, 3), "target_valence": 0.7 if mood else None,
                 "target_energy": 0.55 if mood else None,
                 "reason": "lifts valence towards your calm-positive sessions" if mood
-                else f"sounds like Track {rank} you played often",
+                else f"sounds like Track {number} you played often",
             })  # fmt: skip
     return pd.DataFrame(rows)
 
