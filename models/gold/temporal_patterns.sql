@@ -12,7 +12,7 @@ final as (
         user_id,
         day_of_week,
         hour_of_day,
-        cast(sum(ms_played) / 60000.0 as double) as minutes_listened,
+        cast(sum(ms_played) / 60000 as double) as minutes_listened,
         count(*) as plays,
         avg(valence) as mean_valence,
         avg(energy) as mean_energy

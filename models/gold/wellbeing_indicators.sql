@@ -12,18 +12,18 @@ aggregated as (
         user_id,
         period_type,
         period_start,
-        sum(ms_played) / 60000.0 as minutes_listened,
+        sum(ms_played) / 60000 as minutes_listened,
         count(*) as plays,
         sum(valence * ms_played) / sum(case when valence is not null then ms_played end) as valence_weighted,
         sum(energy * ms_played) / sum(case when energy is not null then ms_played end) as energy_weighted,
         stddev_samp(valence) as mood_variability,
-        avg(case when is_late_night then 1.0 else 0.0 end) as late_night_share,
-        avg(case when is_repeat then 1.0 else 0.0 end) as repeat_share,
-        avg(case when skipped then 1.0 when not skipped then 0.0 end) as skip_rate,
-        avg(case when feature_source = 'spotify_api' then 1.0 else 0.0 end) as share_features_real,
-        avg(case when feature_source = 'kaggle' then 1.0 else 0.0 end) as share_features_kaggle,
-        avg(case when feature_source = 'synthetic' then 1.0 else 0.0 end) as share_features_synthetic,
-        avg(case when feature_source is null then 1.0 else 0.0 end) as share_no_features
+        avg(case when is_late_night then 1 else 0 end) as late_night_share,
+        avg(case when is_repeat then 1 else 0 end) as repeat_share,
+        avg(case when skipped then 1 when not skipped then 0 end) as skip_rate,
+        avg(case when feature_source = 'spotify_api' then 1 else 0 end) as share_features_real,
+        avg(case when feature_source = 'kaggle' then 1 else 0 end) as share_features_kaggle,
+        avg(case when feature_source = 'synthetic' then 1 else 0 end) as share_features_synthetic,
+        avg(case when feature_source is null then 1 else 0 end) as share_no_features
     from period_plays
     group by user_id, period_type, period_start
 
