@@ -8,17 +8,17 @@ import typer
 from ingest.config import ConfigError, Settings, get_settings
 from ingest.lakehouse import server
 from ingest.lakehouse.server import ServerError
-from ingest.workload.cli import workload_app
 from ingest.quality.cli import validate_app
 from ingest.report.cli import report
+from ingest.workload.cli import workload_app
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
 server_app = typer.Typer(help="The lakehouse server: one Spark driver serving Thrift and Spark Connect.")
 load_app = typer.Typer(help="Load landed data into Bronze Delta tables (through Spark Connect).")
 app.add_typer(server_app, name="server")
 app.add_typer(load_app, name="load")
-app.add_typer(workload_app, name="workload")
 app.add_typer(validate_app, name="validate")
+app.add_typer(workload_app, name="workload")
 app.command("report")(report)
 
 log = logging.getLogger("ingest")
