@@ -100,7 +100,9 @@ def from_gx_result(table: str, check: Check, gx_result: Any) -> Outcome:
     """An Outcome from a Great Expectations ExpectationValidationResult of ``check``."""
     result = dict(gx_result.result or {})
     error = _error(gx_result.exception_info)
-    observed = f"error: {error}" if error else _describe(result, check)
+    # An empty table has no coverage share: nothing to measure is not a failed measurement.
+    no_rows = check.kind == "coverage" and result.get("observed_value") is None and not error
+    observed = f"error: {error}" if error else "no rows: coverage not measured" if no_rows else _describe(result, check)
     column = check.kwargs.get("column") or ",".join(check.kwargs.get("column_list", [])) or None
     return Outcome(
         table=table,
@@ -109,7 +111,7 @@ def from_gx_result(table: str, check: Check, gx_result: Any) -> Outcome:
         expectation=check.expectation,
         column=column,
         severity=check.severity,
-        success=bool(gx_result.success) and not error,
+        success=(bool(gx_result.success) or no_rows) and not error,
         observed=observed,
         observed_number=_number(result.get("observed_value")),
         unexpected_count=result.get("unexpected_count"),
