@@ -59,12 +59,17 @@ class Lakehouse:
     def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(str(Path(sys.executable).parent / "dbt"), *args)
 
-    def sql(self, query: str) -> list:
+    @property
+    def session(self) -> Any:
+        """This process's one Spark Connect session; tests share it and never stop it (the fixture does)."""
         from ingest.lakehouse.client import connect
 
         if self._session is None:
             self._session = connect(self.settings)
-        return self._session.sql(query).collect()
+        return self._session
+
+    def sql(self, query: str) -> list:
+        return self.session.sql(query).collect()
 
     def stop(self) -> None:
         """Close this process's Spark Connect session (else it retries against a stopped server), then

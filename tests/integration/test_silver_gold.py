@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import Lakehouse
+from conftest import REPO, Lakehouse
 
 from ingest.bronze.delta import BRONZE_DATABASE, ensure_bronze_database, ensure_table
 from ingest.bronze.schemas import (
@@ -25,7 +25,6 @@ from ingest.bronze.schemas import (
     SYNTHETIC_FEATURES_COLUMNS,
     TRACK_FEATURES_COLUMNS,
 )
-from ingest.lakehouse.client import connect
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -163,9 +162,7 @@ def last_session_size(plays: pd.DataFrame, user_id: str) -> int:
 
 @pytest.fixture(scope="module")
 def spark(lakehouse: Lakehouse) -> Iterator["SparkSession"]:
-    session = connect(lakehouse.settings)
-    yield session
-    session.stop()
+    yield lakehouse.session
 
 
 @pytest.fixture(scope="module")
@@ -324,9 +321,10 @@ def test_incremental_build_processes_only_new_plays_and_equals_a_full_refresh(
 
 
 def compiled_sql(lakehouse: Lakehouse, model: str) -> str:
-    target = Path(lakehouse.env["DBT_TARGET_PATH"])
-    [path] = target.glob(f"compiled/spotify_analytics/models/**/{model}.sql")
-    return path.read_text()
+    """The model's own compiled SQL (unit tests compile files of the same name under a YAML-named folder)."""
+    [source] = (REPO / "models").glob(f"**/{model}.sql")
+    compiled = Path(lakehouse.env["DBT_TARGET_PATH"]) / "compiled" / "spotify_analytics" / source.relative_to(REPO)
+    return compiled.read_text()
 
 
 def test_seed_priority_order_prefers_synthetic_over_kaggle(built: Lakehouse, scenario: Scenario) -> None:
