@@ -50,10 +50,10 @@ lint: setup ## ruff and sqlfluff
 	$(BIN)/ruff format --check ingest adapter tests
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 
-lock: ## Re-resolve requirements.lock from the pyproject.toml files
+lock: ## Re-resolve requirements.lock from the pyproject.toml files (replaced only when resolution succeeds)
 	{ echo '# Pinned dependencies of the project and its dbt adapter plugin. Regenerate with: make lock'; \
-	  $(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 \
-		-q --no-header -o -; } > requirements.lock
+	  $(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 -q --no-header; \
+	} > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock || { rm -f requirements.lock.tmp; exit 1; }
 
 .PHONY: bench
 bench: setup ## Benchmarks W1-W4 on a lakehouse of their own (W3 10M plays: make bench BENCH_ARGS=--with-10m)
