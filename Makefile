@@ -45,9 +45,10 @@ run: setup ## Start the lakehouse server if needed and run the pipeline (demo da
 test: setup chromium ## Run the test suite (starts and stops its own lakehouse server)
 	$(BIN)/python -m pytest
 
-lint: setup ## ruff and sqlfluff
-	$(BIN)/ruff check ingest adapter tests
-	$(BIN)/ruff format --check ingest adapter tests
+lint: setup ## ruff and sqlfluff (its dbt templater asks the lakehouse server, which is started when down)
+	$(BIN)/ruff check ingest adapter tests bench python_models
+	$(BIN)/ruff format --check ingest adapter tests bench
+	$(BIN)/python -m ingest server start
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 
 lock: ## Re-resolve requirements.lock from the pyproject.toml files (replaced only when resolution succeeds)

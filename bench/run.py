@@ -35,7 +35,7 @@ TARGETS = {
 }
 SERVER_RSS_TARGET = 6 * GiB
 DESCRIPTIONS = {
-    "W1": "incremental refresh: 50 new plays, import-history + load all + dbt build",
+    "W1": "incremental refresh: 50 new plays, import-history + load all + the pipeline's dbt builds (Silver, Gold)",
     "W2": "full build, 1M plays (10 x 100K): load all (features) + dbt build --full-refresh",
     "W3": "full build, 10M plays (100 x 100K): load all (features) + dbt build --full-refresh",
     "W4": "import 100K-play extended export + load into Bronze",

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(4, ge=1)
     lakehouse_bind_host: str = Field("127.0.0.1", description="Address the server's ports bind to.")
     lakehouse_host: str = Field("127.0.0.1", description="Address clients use to reach the server.")
+    spark_driver_host: str = Field(
+        "",
+        description="Address a cluster's executors reach the driver at (empty: 127.0.0.1 on a local master, "
+        "else this machine's host name).",
+    )
     thrift_port: int = Field(10000, ge=1, le=65535)
     connect_port: int = Field(15002, ge=1, le=65535)
     server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
@@ -63,6 +68,9 @@ class Settings(BaseSettings):
     spotify_max_retries: int = Field(4, ge=0, description="Retries of a 5xx/timeout before giving up.")
     spotify_backoff_cap: float = Field(
         60.0, ge=0, description="Longest Retry-After we wait (s); past it the run stops and resumes next time."
+    )
+    spotify_search_max_per_run: int = Field(
+        500, ge=0, description="Most Spotify searches one load makes for classic-export plays (the rest: next run)."
     )
     audio_features_retry_after: float = Field(
         7 * 24 * 3600.0, ge=0, description="Seconds to stop asking audio-features after a 403."

@@ -11,8 +11,6 @@ with their reason, replaced per landing file.
 """
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +21,11 @@ import pandas as pd
 
 from ingest.bronze.delta import BRONZE_DATABASE, MergeResult, ensure_bronze_database, ensure_table, merge_new_rows
 from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
+from ingest.catalog.matching import match_key
 from ingest.config import Settings
 from ingest.landing.plays import PLAY_COLUMNS, Normalised, api_plays, classic_plays, extended_plays, rehash
 from ingest.landing.store import landed_files, private_dir, read_json, write_json
+from ingest.spotify.search import search_tracks
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -76,13 +76,9 @@ def normalise_file(path: Path, settings: Settings, now: datetime) -> Normalised:
     return extended_plays(records, user_id, name, now)
 
 
-def _normalise(text: str | None) -> str:
-    text = unicodedata.normalize("NFKC", text or "").casefold()
-    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text)).strip()
-
-
-def resolve_classic(spark: "SparkSession", plays: list[dict]) -> tuple[int, int]:
-    """Give classic-export plays a track id through the catalog, matched by normalised (artist, title)."""
+def resolve_classic(spark: "SparkSession", settings: Settings, plays: list[dict]) -> tuple[int, int]:
+    """Give classic-export plays a track id: the catalog's, matched by normalised (artist, title), else
+    Spotify search's when credentials exist (``ingest.spotify.search``, cached per pair)."""
     classic = [p for p in plays if p["source"] == "export_classic" and p["track_id"] is None]
     if not classic:
         return 0, 0
@@ -93,14 +89,20 @@ def resolve_classic(spark: "SparkSession", plays: list[dict]) -> tuple[int, int]
             "group by artists, track_name"
         ).toPandas()
         for artists, title, track_id in rows.itertuples(index=False):
-            key = (_normalise((artists or "").split(";")[0]), _normalise(title))
-            catalog.setdefault(key, track_id)
+            catalog.setdefault(match_key(artists, title), track_id)
+    unmatched = [p for p in classic if match_key(p["artist_name"], p["track_name"]) not in catalog]
+    searched = search_tracks(settings, ((p["artist_name"], p["track_name"]) for p in unmatched))
     resolved = 0
     for play in classic:
-        track_id = catalog.get((_normalise(play["artist_name"]), _normalise(play["track_name"])))
-        play["track_id"] = track_id
-        play["track_resolution"] = "kaggle_match" if track_id else "unresolved:no_catalog_match"
-        resolved += bool(track_id)
+        key = match_key(play["artist_name"], play["track_name"])
+        if key in catalog:
+            play["track_id"], play["track_resolution"] = catalog[key], "kaggle_match"
+        elif searched.get(key):
+            play["track_id"], play["track_resolution"] = searched[key], "search"
+        else:
+            searched_in_vain = key in searched
+            play["track_resolution"] = f"unresolved:{'no_search_match' if searched_in_vain else 'no_catalog_match'}"
+        resolved += bool(play["track_id"])
         rehash(play, PLAY_COLUMNS)
     return resolved, len(classic) - resolved
 
@@ -149,7 +151,7 @@ def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
         len(batch.podcasts),
         len(batch.rejected),
     )
-    resolved, unresolved = resolve_classic(spark, batch.plays)
+    resolved, unresolved = resolve_classic(spark, settings, batch.plays)
     plays = None
     if batch.plays:
         frame = _frame(_dedupe(batch.plays), PLAY_COLUMNS)

@@ -4,13 +4,8 @@ The ingester writes these tables; dbt's sources (models/staging/*/_*__sources.ym
 table here and in its sources file together.
 """
 
+from ingest.catalog.schema import AUDIO_FEATURE_DDL
 from ingest.catalog.schema import SPARK_SCHEMA as KAGGLE_CATALOG_COLUMNS
-
-AUDIO_FEATURE_COLUMNS = (
-    "danceability double, energy double, key int, loudness double, mode int, speechiness double, "
-    "acousticness double, instrumentalness double, liveness double, valence double, tempo double, "
-    "time_signature int"
-)
 
 # One row per play, from the recently-played API or a privacy export. Partitioned by played_date.
 # Key: play_id = sha256 of user_id | played_at (UTC, ms) | track_uri-or-"artist|title" (see ingest.plays).
@@ -28,13 +23,13 @@ LISTENING_HISTORY_COLUMNS = (
 TRACK_FEATURES_COLUMNS = (
     "track_id string, track_name string, artist_ids array<string>, artist_names string, album_name string, "
     "duration_ms bigint, explicit boolean, "
-    f"{AUDIO_FEATURE_COLUMNS}, features_source string, "  # 'spotify_api' or null when no real features
+    f"{AUDIO_FEATURE_DDL}, features_source string, "  # 'spotify_api' or null when no real features
     "fetched_at timestamp, row_hash string"
 )
 
 # Deterministic synthetic features (hash-seeded per track_id); source is always 'synthetic'.
 SYNTHETIC_FEATURES_COLUMNS = (
-    f"track_id string, {AUDIO_FEATURE_COLUMNS}, source string, generator_version string, row_hash string"
+    f"track_id string, {AUDIO_FEATURE_DDL}, source string, generator_version string, row_hash string"
 )
 
 BRONZE_TABLES: dict[str, str] = {

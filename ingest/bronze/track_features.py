@@ -15,10 +15,10 @@ import pandas as pd
 
 from ingest.bronze.delta import MergeResult, ensure_bronze_database, ensure_table, merge_snapshot
 from ingest.bronze.schemas import TRACK_FEATURES_COLUMNS
+from ingest.catalog.schema import AUDIO_FEATURE_COLUMNS
 from ingest.config import Settings
 from ingest.landing.store import landed_files
 from ingest.spotify.metadata import metadata_dir
-from ingest.synthetic.generator import FEATURE_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -60,7 +60,7 @@ def track_rows(settings: Settings) -> pd.DataFrame:
             "album_name": (track.get("album") or {}).get("name"),
             "duration_ms": track.get("duration_ms"),
             "explicit": track.get("explicit"),
-            **{column: features.get(column) for column in FEATURE_COLUMNS},
+            **{column: features.get(column) for column in AUDIO_FEATURE_COLUMNS},
             "features_source": "spotify_api" if features else None,
             "fetched_at": fetched_at,
         }

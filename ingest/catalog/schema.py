@@ -57,27 +57,31 @@ VALID_RANGES: dict[str, tuple[float, float]] = {
     "duration_ms": (0, 24 * 3600 * 1000),
 }
 
+# The audio features, in the CSV's order: the catalog's, the Spotify endpoint's and the synthetic generator's.
+CATEGORICAL_FEATURES = ("key", "mode", "time_signature")
+CONTINUOUS_FEATURES = FLOAT_COLUMNS
+AUDIO_FEATURE_COLUMNS = tuple(c for c in CSV_COLUMNS if c in CONTINUOUS_FEATURES + CATEGORICAL_FEATURES)
+
+
+def spark_type(column: str) -> str:
+    """The Spark SQL type a catalog column lands as."""
+    if column in FLOAT_COLUMNS:
+        return "double"
+    if column in BOOLEAN_COLUMNS:
+        return "boolean"
+    if column == "duration_ms":
+        return "bigint"
+    return "int" if column in INTEGER_COLUMNS else "string"
+
+
+# Spark DDL of the audio features, as every Bronze table holding features declares them.
+AUDIO_FEATURE_DDL = ", ".join(f"{c} {spark_type(c)}" for c in AUDIO_FEATURE_COLUMNS)
+
 # Spark DDL of the catalog rows as they land in Bronze (before load metadata).
 SPARK_SCHEMA = ", ".join(
     [
         "catalog_row_id bigint",
-        "track_id string",
-        "artists string",
-        "album_name string",
-        "track_name string",
-        "popularity int",
-        "duration_ms bigint",
-        "explicit boolean",
-        *(f"{name} double" for name in ("danceability", "energy")),
-        "key int",
-        "loudness double",
-        "mode int",
-        *(
-            f"{name} double"
-            for name in ("speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo")
-        ),
-        "time_signature int",
-        "track_genre string",
+        *(f"{c} {spark_type(c)}" for c in CSV_COLUMNS),
         "catalog_source string",
         "source_file string",
         "row_hash string",

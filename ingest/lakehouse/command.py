@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def delta_confs(settings: Settings) -> dict[str, str]:
     }
 
 
+def driver_host(settings: Settings) -> str:
+    """Where executors reach the driver: in-process on a local master; on a cluster, an address of this
+    machine that the cluster can resolve (the bind address may be 0.0.0.0, which names no host)."""
+    if settings.spark_driver_host:
+        return settings.spark_driver_host
+    if settings.spark_master.startswith("local"):
+        return "127.0.0.1"
+    return socket.gethostname()
+
+
 def server_confs(settings: Settings) -> dict[str, str]:
     data = settings.data_path
     metastore = data / "metastore_db"
@@ -94,7 +105,7 @@ def server_confs(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.driver.bindAddress": settings.lakehouse_bind_host,
-        "spark.driver.host": settings.lakehouse_bind_host,
+        "spark.driver.host": driver_host(settings),
         "spark.hadoop.hive.server2.thrift.port": str(settings.thrift_port),
         "spark.hadoop.hive.server2.thrift.bind.host": settings.lakehouse_bind_host,
     }

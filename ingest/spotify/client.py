@@ -69,8 +69,26 @@ def spotify_client(settings: Settings, user_id: str) -> spotipy.Spotify:
         raise SpotifyUnavailable("CLIENT_ID and CLIENT_SECRET are not set")
     if not has_tokens(settings, user_id):
         raise SpotifyUnavailable("no Spotify tokens for this listener; run: python -m ingest auth")
+    return _api_client(settings, oauth_manager(settings, user_id))
+
+
+def app_client(settings: Settings) -> spotipy.Spotify:
+    """A client with the app's own token (client credentials): catalog endpoints such as search, no listener."""
+    if not has_credentials(settings):
+        raise SpotifyUnavailable("CLIENT_ID and CLIENT_SECRET are not set")
+    manager = spotipy.SpotifyClientCredentials(
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        requests_timeout=settings.spotify_request_timeout,
+        cache_handler=spotipy.MemoryCacheHandler(),  # the app token is never written to disk
+    )
+    manager.OAUTH_TOKEN_URL = f"{settings.spotify_accounts_url.rstrip('/')}/api/token"
+    return _api_client(settings, manager)
+
+
+def _api_client(settings: Settings, auth_manager: spotipy.oauth2.SpotifyAuthBase) -> spotipy.Spotify:
     client = spotipy.Spotify(
-        auth_manager=oauth_manager(settings, user_id),
+        auth_manager=auth_manager,
         requests_timeout=settings.spotify_request_timeout,
         retries=0,
         status_retries=0,
@@ -84,6 +102,9 @@ def spotify_client(settings: Settings, user_id: str) -> spotipy.Spotify:
 
 def _force_refresh(client: spotipy.Spotify) -> None:
     manager = client.auth_manager
+    if isinstance(manager, spotipy.SpotifyClientCredentials):
+        manager.cache_handler.save_token_to_cache(None)  # the next request asks for a new app token
+        return
     cached = manager.cache_handler.get_cached_token() or {}
     if not cached.get("refresh_token"):
         raise SpotifyUnavailable("the access token was rejected and there is no refresh token; run auth again")

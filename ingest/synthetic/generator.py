@@ -13,24 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from ingest.synthetic.fitted_parameters import CATEGORICAL, CHOLESKY, CONTINUOUS, QUANTILE_LEVELS, QUANTILES
+from ingest.catalog.schema import AUDIO_FEATURE_COLUMNS, CONTINUOUS_FEATURES
+from ingest.synthetic.fitted_parameters import CATEGORICAL, CHOLESKY, QUANTILE_LEVELS, QUANTILES
 
 GENERATOR_VERSION = "copula-v1"
-FEATURE_COLUMNS = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-)
-UNIFORMS_PER_TRACK = len(CONTINUOUS) + len(CATEGORICAL)
+UNIFORMS_PER_TRACK = len(CONTINUOUS_FEATURES) + len(CATEGORICAL)
 
 
 def track_uniforms(track_id: str) -> list[float]:
@@ -48,18 +35,18 @@ def synthetic_features(track_ids: list[str]) -> pd.DataFrame:
     """One row per distinct track id: ``track_id``, the 12 feature columns, ``source``, ``generator_version``."""
     ids = sorted(set(track_ids))
     uniforms = np.array([track_uniforms(t) for t in ids], dtype=np.float64).reshape(len(ids), UNIFORMS_PER_TRACK)
-    continuous = ndtr(ndtri(uniforms[:, : len(CONTINUOUS)]) @ np.array(CHOLESKY).T)
+    continuous = ndtr(ndtri(uniforms[:, : len(CONTINUOUS_FEATURES)]) @ np.array(CHOLESKY).T)
     frame = pd.DataFrame({"track_id": ids})
-    for i, column in enumerate(CONTINUOUS):
+    for i, column in enumerate(CONTINUOUS_FEATURES):
         frame[column] = np.round(np.interp(continuous[:, i], QUANTILE_LEVELS, QUANTILES[column]), 6)
     for j, (column, (values, probabilities)) in enumerate(CATEGORICAL.items()):
         cumulative = np.cumsum(probabilities) / np.sum(probabilities)
-        index = np.searchsorted(cumulative, uniforms[:, len(CONTINUOUS) + j], side="right")
+        index = np.searchsorted(cumulative, uniforms[:, len(CONTINUOUS_FEATURES) + j], side="right")
         frame[column] = np.array(values, dtype=np.int32)[np.minimum(index, len(values) - 1)]
     frame["source"] = "synthetic"
     frame["generator_version"] = GENERATOR_VERSION
     frame["row_hash"] = [
         hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
-        for row in frame[["track_id", *FEATURE_COLUMNS, "generator_version"]].itertuples(index=False)
+        for row in frame[["track_id", *AUDIO_FEATURE_COLUMNS, "generator_version"]].itertuples(index=False)
     ]
-    return frame[["track_id", *FEATURE_COLUMNS, "source", "generator_version", "row_hash"]]
+    return frame[["track_id", *AUDIO_FEATURE_COLUMNS, "source", "generator_version", "row_hash"]]

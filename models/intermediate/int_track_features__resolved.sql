@@ -6,6 +6,11 @@
 {%- set priority = "'" ~ var('feature_source_priority') | join("', '") ~ "'" -%}
 {%- set allow_synthetic_setting = var('allow_synthetic') | string | trim | lower -%}
 {%- set allow_synthetic = allow_synthetic_setting not in ['false', '0', 'no', 'off', 'f', 'n'] -%}
+{#- Each feature source and the import CTE holding its staged features. -#}
+{%- set feature_sources = {'spotify_api': 'real_features', 'kaggle': 'catalog_tracks'} -%}
+{%- if allow_synthetic -%}
+    {%- do feature_sources.update({'synthetic': 'synthetic_features'}) -%}
+{%- endif %}
 
 with
 
@@ -28,64 +33,18 @@ synthetic_features as (
 ),
 
 candidates as (
-
-    select
-        track_id,
-        'spotify_api' as feature_source,
-        danceability,
-        energy,
-        valence,
-        acousticness,
-        instrumentalness,
-        speechiness,
-        liveness,
-        loudness,
-        tempo,
-        musical_key,
-        musical_mode,
-        time_signature
-    from real_features
-
-    union all
-
-    select
-        track_id,
-        'kaggle' as feature_source,
-        danceability,
-        energy,
-        valence,
-        acousticness,
-        instrumentalness,
-        speechiness,
-        liveness,
-        loudness,
-        tempo,
-        musical_key,
-        musical_mode,
-        time_signature
-    from catalog_tracks
-
-    {%- if allow_synthetic %}
-
-        union all
+    {%- for feature_source, relation in feature_sources.items() %}
 
         select
             track_id,
-            'synthetic' as feature_source,
-            danceability,
-            energy,
-            valence,
-            acousticness,
-            instrumentalness,
-            speechiness,
-            liveness,
-            loudness,
-            tempo,
-            musical_key,
-            musical_mode,
-            time_signature
-        from synthetic_features
-    {%- endif %}
+            '{{ feature_source }}' as feature_source,
+            {{ audio_feature_columns() | join(",\n            ") }}
+        from {{ relation }}
+        {%- if not loop.last %}
+
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 ),
 
@@ -117,18 +76,7 @@ final as (
     select
         track_id,
         feature_source,
-        danceability,
-        energy,
-        valence,
-        acousticness,
-        instrumentalness,
-        speechiness,
-        liveness,
-        loudness,
-        tempo,
-        musical_key,
-        musical_mode,
-        time_signature
+        {{ audio_feature_columns() | join(",\n        ") }}
     from chosen
     where choice = 1
 

@@ -19,8 +19,8 @@ FEATURES = [
 
 def model(dbt, session):
     dbt.config(materialized="table", packages=["scikit-learn", "pandas"])
-    cluster_count = int(dbt.config.get("cluster_count"))
-    seed = int(dbt.config.get("seed"))
+    cluster_count = int(dbt.config.meta_get("cluster_count"))
+    seed = int(dbt.config.meta_get("seed"))
 
     tracks = (
         dbt.ref("stg_kaggle__tracks")

@@ -131,10 +131,10 @@ def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, 
 
 def model(dbt, session):
     dbt.config(materialized="table", packages=["scikit-learn", "pandas"])
-    k_min = int(dbt.config.get("k_min"))
-    k_max = int(dbt.config.get("k_max"))
-    sample_size = int(dbt.config.get("silhouette_sample"))
-    seed = int(dbt.config.get("seed"))
+    k_min = int(dbt.config.meta_get("k_min"))
+    k_max = int(dbt.config.meta_get("k_max"))
+    sample_size = int(dbt.config.meta_get("silhouette_sample"))
+    seed = int(dbt.config.meta_get("seed"))
     k_range(k_min, k_max, sessions=0)  # a bad range fails before any work
 
     sessions = session_features(dbt.ref("listening_with_features")).toPandas()

@@ -296,11 +296,11 @@ def model(dbt, session):
     # dbt reads the config keys from these literal calls, so they stay in model().
     params = validated(
         RecommendationParams(
-            count=int(dbt.config.get("count")),
-            profile_plays=int(dbt.config.get("profile_plays")),
-            heavy_play_count=int(dbt.config.get("heavy_play_count")),
-            valence_lift=float(dbt.config.get("valence_lift")),
-            energy_tolerance=float(dbt.config.get("energy_tolerance")),
+            count=int(dbt.config.meta_get("count")),
+            profile_plays=int(dbt.config.meta_get("profile_plays")),
+            heavy_play_count=int(dbt.config.meta_get("heavy_play_count")),
+            valence_lift=float(dbt.config.meta_get("valence_lift")),
+            energy_tolerance=float(dbt.config.meta_get("energy_tolerance")),
         )
     )
     plays = dbt.ref("listening_with_features")

@@ -1,14 +1,18 @@
 """A fake Spotify Web API + accounts service on 127.0.0.1, speaking the real wire format.
 
-Endpoints: ``POST /api/token`` (authorization_code and refresh_token grants, rotating refresh tokens),
+Endpoints: ``POST /api/token`` (authorization_code, refresh_token with rotating refresh tokens, and
+client_credentials with the app's Basic credentials),
 ``GET /v1/me``, ``/v1/me/player/recently-played`` (limit ≤ 50, ``after``/``before`` ms cursors, newest
 first, ``cursors`` and ``next``), ``/v1/tracks/{id}``, ``/v1/artists/{id}``, ``/v1/audio-features/{id}``
-and ``/v1/audio-features`` (403 like apps created after Nov 2024), ``/v1/search``. Faults are scripted:
+and ``/v1/audio-features`` (403 like apps created after Nov 2024), ``/v1/search`` (``track:"…"``/``artist:"…"``
+filters, at most 10 items a page). Faults are scripted:
 ``fail_next(path_prefix, status, retry_after=None)`` makes the next matching request answer that status
 (429 with ``Retry-After``, 5xx); ``expire_tokens()`` makes every access token answer 401.
 """
 
+import base64
 import json
+import re
 import secrets
 import threading
 from collections import defaultdict
@@ -59,6 +63,9 @@ class FakeState:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def basic_credentials(self) -> str:
+        return base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+
     def issue_tokens(self) -> dict[str, Any]:
         access, refresh = "AT-" + secrets.token_hex(12), "RT-" + secrets.token_hex(12)
         self.access_tokens.add(access)
@@ -102,6 +109,11 @@ class FakeSpotify:
 
     def fail_next(self, path_prefix: str, status: int, retry_after: int | None = None) -> None:
         self.state.faults.append(Fault(path_prefix, status, retry_after))
+
+    def add_track(self, track: dict) -> None:
+        """A track Spotify knows (``/v1/tracks/{id}``, search) without a play."""
+        with self.state.lock:
+            self.state.tracks[track["id"]] = track
 
     def expire_tokens(self) -> None:
         self.state.access_tokens.clear()
@@ -150,6 +162,12 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             grant = form.get("grant_type")
             if grant == "authorization_code" and form.get("code", "").startswith("good"):
                 return self._send(200, state.issue_tokens())
+            if grant == "client_credentials":  # the app's own token (no refresh token, no listener)
+                if self.headers.get("Authorization") != "Basic " + state.basic_credentials():
+                    return self._send(400, {"error": "invalid_client", "error_description": "Invalid client"})
+                access = "AT-app-" + secrets.token_hex(12)
+                state.access_tokens.add(access)
+                return self._send(200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600})
             if grant == "refresh_token" and form.get("refresh_token") in state.refresh_tokens:
                 state.refresh_tokens.discard(form["refresh_token"])  # rotation: the old one stops working
                 state.counts["refresh"] += 1
@@ -179,7 +197,7 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if path.startswith("/v1/audio-features"):
                 return self._error(403, "Forbidden")
             if path == "/v1/search":
-                return self._send(200, self._search(query.get("q", "")))
+                return self._send(200, self._search(query))
             return self._error(404, "Service not found")
 
         def _recently_played(self, query: dict[str, str]) -> dict:
@@ -211,13 +229,32 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 "href": "http://127.0.0.1/v1/me/player/recently-played",
             }
 
-        def _search(self, q: str) -> dict:
-            words = q.lower().replace("track:", " ").replace("artist:", " ").split()
-            hits = [
-                t
-                for t in state.tracks.values()
-                if all(w in (t["name"] + " " + t["artists"][0]["name"]).lower() for w in words)
-            ]
-            return {"tracks": {"items": hits[:1], "total": len(hits), "limit": 1, "offset": 0}}
+        def _search(self, query: dict[str, str]) -> dict:
+            """``q`` with ``track:"…"`` and ``artist:"…"`` filters (or bare words), ``type=track``, ``limit``."""
+            q = query.get("q", "")
+            filters = dict(re.findall(r'(track|artist):"([^"]*)"', q))
+            words = re.sub(r'(track|artist):"[^"]*"', " ", q).lower().split()
+            limit = min(int(query.get("limit", 5)), 10)  # development-mode apps: at most 10 per page
+
+            def matches(track: dict) -> bool:
+                name, artist = track["name"].lower(), track["artists"][0]["name"].lower()
+                return (
+                    filters.get("track", "").lower() in name
+                    and filters.get("artist", "").lower() in artist
+                    and all(w in f"{name} {artist}" for w in words)
+                )
+
+            hits = [t for t in state.tracks.values() if matches(t)]
+            return {
+                "tracks": {
+                    "href": "http://127.0.0.1/v1/search",
+                    "items": hits[:limit],
+                    "limit": limit,
+                    "next": None,
+                    "offset": 0,
+                    "previous": None,
+                    "total": len(hits),
+                }
+            }
 
     return Handler

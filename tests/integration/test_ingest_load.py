@@ -187,3 +187,56 @@ def test_kill_9_during_load_then_rerun_loses_and_duplicates_nothing(lakehouse, l
         f"select count(*) - count(distinct play_id) as d from bronze.listening_history_bronze where user_id = '{user}'"
     )[0]["d"]
     assert duplicates == 0
+
+
+def with_fake_spotify(settings: Settings, fake: FakeSpotify) -> Settings:
+    return settings.model_copy(
+        update={
+            "client_id": fake.state.client_id,
+            "client_secret": SecretStr(fake.state.client_secret),
+            "spotify_api_base_url": fake.api_url,
+            "spotify_accounts_url": fake.accounts_url,
+        }
+    )
+
+
+def test_classic_plays_the_catalog_misses_are_resolved_by_spotify_search(lakehouse, loaded, client, tmp_path):
+    found = track_object("4SearchFoundTrack00001", "Found By Search", "Search Artist")
+    records = [
+        {"endTime": "2024-03-01 10:00", "artistName": "Search Artist", "trackName": "Found By Search",
+         "msPlayed": 150_000},
+        {"endTime": "2024-03-01 10:05", "artistName": "search artist", "trackName": "Found by search!",
+         "msPlayed": 90_000},
+        {"endTime": "2024-03-01 10:10", "artistName": "Nobody Known", "trackName": "Unfindable Song",
+         "msPlayed": 100_000},
+    ]  # fmt: skip
+    write_classic(tmp_path / "first", 0, records)
+    with FakeSpotify() as fake:
+        fake.add_track(found)
+        settings = with_fake_spotify(client, fake)
+        import_history([tmp_path / "first"], settings, user="searcher")
+        first = load_plays(loaded["spark"], settings)
+        searches = fake.state.counts["/v1/search"]
+
+    searcher = pseudonymous_user_id(client, "searcher")
+    rows = lakehouse.sql(
+        "select track_id, track_resolution from bronze.listening_history_bronze "
+        f"where user_id = '{searcher}' order by played_at"
+    )
+    assert [(r["track_id"], r["track_resolution"]) for r in rows] == [
+        (found["id"], "search"),
+        (found["id"], "search"),
+        (None, "unresolved:no_search_match"),
+    ]
+    assert searches == 2  # one per distinct normalised (artist, title)
+    assert (first.resolved_classic, first.unresolved_classic) == (2, 1)
+    cached_track = client.landing_path / "api" / "metadata" / "tracks" / f"{found['id']}.json"
+    assert cached_track.is_file()  # its metadata is not fetched again
+
+    write_classic(tmp_path / "second", 0, [dict(record, endTime="2024-03-02 10:00") for record in records[:1]])
+    with FakeSpotify() as fake:
+        settings = with_fake_spotify(client, fake)
+        import_history([tmp_path / "second"], settings, user="searcher")
+        second = load_plays(loaded["spark"], settings)
+        assert fake.state.counts["/v1/search"] == 0  # answered from the cache
+    assert (second.resolved_classic, second.unresolved_classic) == (1, 0)

@@ -72,8 +72,17 @@ def test_sessions_are_clustered_with_labels_from_the_mood_plane(built: Lakehouse
         assert cluster.centroid_valence == pytest.approx(sum(s.valence for s in members) / len(members), abs=1e-5)
         assert -1 <= cluster.silhouette <= 1
         assert cluster.overall_silhouette == clusters[0].overall_silhouette
-    # the generator plays ~15% catalog tracks; the rest get synthetic features
-    assert 0.5 < clusters[0].share_features_synthetic < 1
+    # each cluster's feature shares are those of the featured plays of its sessions in Silver
+    expected = built.sql(
+        "select c.cluster_id, count_if(s.feature_source = 'synthetic') / count_if(s.has_features) as synthetic, "
+        "count_if(s.feature_source = 'kaggle') / count_if(s.has_features) as kaggle "
+        "from gold.mood_session_clusters c join silver.listening_with_features s using (session_id) "
+        "group by c.cluster_id"
+    )
+    for row in expected:
+        assert clusters[row.cluster_id].share_features_synthetic == pytest.approx(row.synthetic, abs=1e-6)
+        assert clusters[row.cluster_id].share_features_kaggle == pytest.approx(row.kaggle, abs=1e-6)
+    assert all(0 < row.synthetic < 1 for row in expected)  # the generator mixes catalog and other tracks
     by_id = [clusters[c].centroid_valence for c in sorted(clusters)]
     assert by_id == sorted(by_id)
 

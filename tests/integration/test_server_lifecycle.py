@@ -5,9 +5,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import Lakehouse, lakehouse_env
+from conftest import Lakehouse, lakehouse_env, settings_for
 
 from ingest.lakehouse import server
+from ingest.lakehouse.command import server_command
 
 
 def java_processes_using(data_dir: Path) -> list[int]:
@@ -101,3 +102,27 @@ def test_missing_delta_jars_are_explained(own_lakehouse: Lakehouse, tmp_path: Pa
     assert "Delta jars are not in" in result.stderr
     assert "fetch-jars" in result.stderr
     assert not os.path.exists(own_lakehouse.settings.data_path / "lakehouse" / "server.pid")
+
+
+@pytest.mark.parametrize(
+    ("master", "driver_host", "advertised"),
+    [
+        ("local[2]", "", "127.0.0.1"),
+        ("spark://spark-master:7077", "", socket.gethostname()),
+        ("spark://spark-master:7077", "lakehouse.internal", "lakehouse.internal"),
+    ],
+)
+def test_driver_advertises_an_address_executors_can_reach(
+    own_lakehouse: Lakehouse, master: str, driver_host: str, advertised: str
+) -> None:
+    env = {
+        **own_lakehouse.env,
+        "SPARK_MASTER": master,
+        "SPARK_DRIVER_HOST": driver_host,
+        "LAKEHOUSE_BIND_HOST": "0.0.0.0",
+    }
+    command = server_command(settings_for(env))
+
+    assert command[command.index("--master") + 1] == master
+    assert f"spark.driver.host={advertised}" in command
+    assert "spark.driver.bindAddress=0.0.0.0" in command

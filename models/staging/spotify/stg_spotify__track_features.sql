@@ -13,18 +13,7 @@ final as (
         track_name,
         artist_names,
         album_name,
-        danceability,
-        energy,
-        key as musical_key,
-        loudness,
-        mode as musical_mode,
-        speechiness,
-        acousticness,
-        instrumentalness,
-        liveness,
-        valence,
-        tempo,
-        time_signature,
+        {{- stage_audio_features() }},
         features_source
     from track_rows
     where features_source = 'spotify_api' and valence is not null and energy is not null

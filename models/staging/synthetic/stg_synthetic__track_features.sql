@@ -10,18 +10,7 @@ final as (
 
     select
         track_id,
-        danceability,
-        energy,
-        key as musical_key,
-        loudness,
-        mode as musical_mode,
-        speechiness,
-        acousticness,
-        instrumentalness,
-        liveness,
-        valence,
-        tempo,
-        time_signature,
+        {{- stage_audio_features() }},
         generator_version
     from generated
 
