@@ -125,6 +125,12 @@ def load_catalog() -> None:
         raise fail(str(exc)) from None
     merge = result.merge
     label = "GENERATED demo catalog" if result.choice.catalog_source == "generated" else "Kaggle catalog"
+    if result.unchanged:
+        typer.echo(
+            f"{label} {result.choice.path} unchanged since its last load: "
+            f"bronze.kaggle_tracks_bronze keeps {merge.total} rows."
+        )
+        return
     typer.echo(
         f"{label} {result.choice.path} -> bronze.kaggle_tracks_bronze: {merge.inserted} inserted, "
         f"{merge.updated} updated, {merge.deleted} deleted, {merge.total} rows; "

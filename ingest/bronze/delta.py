@@ -86,7 +86,7 @@ def merge_new_rows(
     """Insert the rows whose key ``table`` does not hold yet; never update or delete. For append-only facts
     (plays) whose content is fixed by their key: an insert-only MERGE rewrites no existing file, so a rerun
     with the same rows changes nothing. Rows are grouped by ``partition_column`` first (fewer, larger files)."""
-    before = _latest_version(spark, table)
+    before = latest_version(spark, table)
     incoming = spark.createDataFrame(rows, schema=spark_schema)
     if partition_column:
         incoming = incoming.repartition(partition_column)
@@ -104,11 +104,11 @@ def merge_new_rows(
         """
     )
     inserted = _merge_metrics(spark, table).get("numTargetRowsInserted", 0)
-    if _latest_version(spark, table) == before:  # nothing committed: the last history entry is older
+    if latest_version(spark, table) == before:  # nothing committed: the last history entry is older
         inserted = 0
     total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
     return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
 
 
-def _latest_version(spark: "SparkSession", table: str) -> int:
+def latest_version(spark: "SparkSession", table: str) -> int:
     return int(spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]["version"])

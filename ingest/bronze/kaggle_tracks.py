@@ -3,9 +3,12 @@
 Loads: a full snapshot of one catalog file (the user's Kaggle CSV, or the generated demo catalog).
 Key: ``catalog_row_id``. Incremental by content: unchanged rows are kept as they are, changed rows
 updated, rows gone from the file deleted. Rejected rows go to ``bronze.kaggle_tracks_quarantine``
-with their reason, replaced on each load of the same file.
+with their reason, replaced on each load of the same file. Cursor: the file's sha256 and the table's
+Delta version after its last load (``state/catalog_loaded.json``); while both still hold, the file is not
+read again (every pipeline run loads the catalog, which rarely changes).
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +19,14 @@ from ingest.bronze.delta import (
     MergeResult,
     ensure_bronze_database,
     ensure_table,
+    latest_version,
     merge_snapshot,
 )
 from ingest.catalog.demo import write_demo_catalog
 from ingest.catalog.kaggle_csv import PRIMARY_KEY, ParsedCatalog, read_catalog
 from ingest.catalog.schema import SPARK_SCHEMA
 from ingest.config import Settings
+from ingest.landing.store import private_dir, read_json, write_json
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -44,6 +49,7 @@ class CatalogLoad:
     choice: CatalogChoice
     merge: MergeResult
     quarantined: int
+    unchanged: bool = False  # the same file as at the last load, into an untouched table: not read again
 
 
 def choose_catalog(settings: Settings) -> CatalogChoice:
@@ -72,13 +78,37 @@ def _replace_quarantine(spark: "SparkSession", parsed: ParsedCatalog, source_fil
     )
 
 
+def _cursor_file(settings: Settings) -> Path:
+    return private_dir(settings.ingest_state_path) / "catalog_loaded.json"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_catalog(spark: "SparkSession", settings: Settings) -> CatalogLoad:
     choice = choose_catalog(settings)
-    parsed = read_catalog(choice.path, choice.catalog_source)
-    log.info("Read %d valid and %d rejected rows from %s", len(parsed.rows), len(parsed.rejected), choice.path)
     ensure_bronze_database(spark)
     ensure_table(spark, TABLE, f"{SPARK_SCHEMA}, loaded_at timestamp")
+    loaded_file = {
+        "path": str(choice.path),
+        "catalog_source": choice.catalog_source,
+        "sha256": file_sha256(choice.path),
+    }
+    cursor = read_json(_cursor_file(settings), {}) or {}
+    if cursor.get("file") == loaded_file and cursor.get("table_version") == latest_version(spark, TABLE):
+        log.info("Catalog %s unchanged since its last load: not read again", choice.path)
+        total = spark.table(f"{BRONZE_DATABASE}.{TABLE}").count()
+        return CatalogLoad(choice, MergeResult(0, 0, 0, total), cursor.get("quarantined", 0), unchanged=True)
+    parsed = read_catalog(choice.path, choice.catalog_source)
+    log.info("Read %d valid and %d rejected rows from %s", len(parsed.rows), len(parsed.rejected), choice.path)
     columns = [field.split()[0] for field in SPARK_SCHEMA.split(", ")]
     merge = merge_snapshot(spark, TABLE, parsed.rows[columns], SPARK_SCHEMA, [PRIMARY_KEY, "catalog_source"])
     _replace_quarantine(spark, parsed, str(choice.path))
+    cursor = {"file": loaded_file, "table_version": latest_version(spark, TABLE), "quarantined": len(parsed.rejected)}
+    write_json(_cursor_file(settings), cursor, mode=0o600)
     return CatalogLoad(choice=choice, merge=merge, quarantined=len(parsed.rejected))

@@ -67,7 +67,12 @@ def load_all_command() -> None:
         result = load_all(spark, settings)
     except CatalogFormatError as exc:
         raise fail(str(exc)) from None
-    if result.catalog:
+    if result.catalog and result.catalog.unchanged:
+        typer.echo(
+            "bronze.kaggle_tracks_bronze: catalog file unchanged since its last load, "
+            f"{result.catalog.merge.total} rows"
+        )
+    elif result.catalog:
         typer.echo(_merged("bronze.kaggle_tracks_bronze", result.catalog.merge))
     _echo_plays(result.plays)
     typer.echo(_merged("bronze.my_tracks_features_bronze", result.tracks))

@@ -57,7 +57,16 @@ def test_loading_again_changes_nothing(loaded: Lakehouse) -> None:
     again = loaded.cli("load", "catalog")
 
     assert again.returncode == 0, again.stderr
-    assert "0 inserted, 0 updated, 0 deleted, 10000 rows" in again.stdout
+    assert "unchanged since its last load: bronze.kaggle_tracks_bronze keeps 10000 rows" in again.stdout
+    [unchanged] = loaded.sql("describe history bronze.kaggle_tracks_bronze limit 1")
+    assert unchanged.version == before.version  # the file was not even read
+
+    # Forget the last load: merging the same file again still changes no row.
+    (loaded.settings.ingest_state_path / "catalog_loaded.json").unlink()
+    remerged = loaded.cli("load", "catalog")
+
+    assert remerged.returncode == 0, remerged.stderr
+    assert "0 inserted, 0 updated, 0 deleted, 10000 rows" in remerged.stdout
     [count] = loaded.sql("select count(*) as n from bronze.kaggle_tracks_bronze")
     assert count.n == SAMPLE_ROWS
     [after] = loaded.sql("describe history bronze.kaggle_tracks_bronze limit 1")

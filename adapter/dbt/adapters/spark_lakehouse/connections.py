@@ -13,6 +13,10 @@ class SparkLakehouseCredentials(SparkCredentials):
 
     connect_host: str | None = None
     connect_port: int = 15002
+    # dbt-spark polls a running Thrift query every `poll_interval` seconds, an int defaulting to 5: most of our
+    # queries finish in well under a second, so each waited up to 5 s for nothing. A status poll is one cheap
+    # RPC, so poll often.
+    poll_interval: float = 0.1  # type: ignore[assignment]
 
     @property
     def type(self) -> str:
