@@ -85,7 +85,8 @@ def merge_new_rows(
 ) -> MergeResult:
     """Insert the rows whose key ``table`` does not hold yet; never update or delete. For append-only facts
     (plays) whose content is fixed by their key: an insert-only MERGE rewrites no existing file, so a rerun
-    with the same rows changes nothing. Rows are grouped by ``partition_column`` first (fewer, larger files)."""
+    with the same rows changes nothing. With a ``partition_column`` (a function of the key, like a play's
+    date), rows are grouped by it (fewer, larger files) and the MERGE reads only the partitions they fall in."""
     before = latest_version(spark, table)
     incoming = spark.createDataFrame(rows, schema=spark_schema)
     if partition_column:
@@ -93,6 +94,8 @@ def merge_new_rows(
     view = f"incoming_{table}"
     incoming.createOrReplaceTempView(view)
     on = " and ".join(f"t.{key} = s.{key}" for key in key_columns)
+    if partition_column:
+        on += f" and {_partitions_of(rows, partition_column)}"
     columns = [field.split()[0] for field in spark_schema.split(", ")]
     spark.sql(
         f"""
@@ -108,6 +111,15 @@ def merge_new_rows(
         inserted = 0
     total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
     return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
+
+
+def _partitions_of(rows: pd.DataFrame, column: str) -> str:
+    """``t.<column> in (date'…', …)``: the date partitions the rows can match (literals, so Delta prunes files)."""
+    dates = sorted({day.isoformat() for day in pd.to_datetime(rows[column]).dt.date.dropna()})
+    if not dates:
+        return "false"
+    literals = ", ".join(f"date'{day}'" for day in dates)
+    return f"t.{column} in ({literals})"
 
 
 def latest_version(spark: "SparkSession", table: str) -> int:
