@@ -34,7 +34,11 @@ log = logging.getLogger("bench")
 PLAYS_PER_USER = 100_000
 W1_NEW_PLAYS = 50
 # Functions of ingest.bronze.listening_history timed inside W4's load (where the load's time goes).
-LOAD_PARTS = ("pending_landing_files", "normalise_file", "resolve_classic", "merge_snapshot", "_replace_quarantine")
+LOAD_PARTS = (
+    "pending_landing_files", "normalise_file", "resolve_classic", "_frame", "merge_new_rows", "_replace_quarantine",
+)  # fmt: skip
+# ... and of ingest.bronze.delta inside merge_new_rows (the rest of it is the MERGE and the row count).
+MERGE_PARTS = ("latest_version", "_merge_metrics")
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 
@@ -195,7 +199,7 @@ def import_throughput(bench: Bench, number: int) -> tuple[Run, int]:
             export, "extended", 1, bench.plays_per_user, bench.seed + 2000 + number, first_user=str(listener)
         )
     import_history, load_plays, _ = _ingester()
-    from ingest.bronze import listening_history
+    from ingest.bronze import delta, listening_history
 
     folder = export / f"listener_{listener:03d}"
     loaded: dict[str, int] = {}
@@ -203,7 +207,11 @@ def import_throughput(bench: Bench, number: int) -> tuple[Run, int]:
     def body(run: Run) -> None:
         with run.step("import-history"):
             imported = import_history([folder], bench.settings, user=folder.name)
-        with run.step("load"), timed_calls(run, listening_history, LOAD_PARTS, "load"):
+        with (
+            run.step("load"),
+            timed_calls(run, listening_history, LOAD_PARTS, "load"),
+            timed_calls(run, delta, MERGE_PARTS, "merge"),
+        ):
             result = load_plays(bench.spark, bench.settings)
         loaded["records"] = imported.records
         loaded["inserted"] = result.plays.inserted if result.plays else 0

@@ -87,6 +87,19 @@ def heavy_tracks(plays, heavy_play_count: int) -> pd.DataFrame:
     )
 
 
+def heavy_track_ids(plays, heavy_play_count: int) -> pd.DataFrame:
+    """(user_id, track_id) of tracks each listener played at least heavy_play_count times, however the plays
+    spell their titles (a classic export's names need not match the catalog's)."""
+    return (
+        plays.where(F.col("track_id").isNotNull())
+        .groupBy("user_id", "track_id")
+        .agg(F.count(F.lit(1)).alias("plays"))
+        .where(F.col("plays") >= heavy_play_count)
+        .select("user_id", "track_id")
+        .toPandas()
+    )
+
+
 def candidate_tracks(plays, catalog) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidates (catalog first, then listeners' own tracks not in it) and who owns which own track."""
     catalog_rows = catalog.select(
@@ -234,16 +247,23 @@ def profile_of(plays: pd.DataFrame, pool: Candidates) -> Profile:
     return Profile(raw=np.average(features, axis=0, weights=weights), plays=len(plays))
 
 
+def positions(pool: Candidates, track_ids: pd.Series | np.ndarray) -> np.ndarray:
+    """Positions in the pool of the track ids it holds."""
+    return pool.position_of.reindex(track_ids).dropna().astype(int).to_numpy()
+
+
 def recommend_for_user(
     user_id: str, plays: pd.DataFrame, heavy_keys: np.ndarray, own_ids: pd.Series, pool: Candidates,
-    params: RecommendationParams,
+    params: RecommendationParams, heavy_ids: list[str] | None = None,
 ) -> list[dict]:  # fmt: skip
-    """Similar picks, then mood-directed picks (different songs), for one listener."""
+    """Similar picks, then mood-directed picks (different songs), for one listener. Songs played heavily,
+    by song key or by the key of a heavily played track id, are never picked."""
     profile = profile_of(plays, pool)
     vector = (profile.raw - pool.mean) / pool.scale
     allowed = pool.is_catalog.copy()
-    allowed[pool.position_of.reindex(own_ids).dropna().astype(int).to_numpy()] = True
-    allowed &= ~is_in(pool.keys, heavy_keys)
+    allowed[positions(pool, own_ids)] = True
+    heavy_songs = np.concatenate([np.asarray(heavy_keys, dtype=object), pool.keys[positions(pool, heavy_ids or [])]])
+    allowed &= ~is_in(pool.keys, heavy_songs)
 
     similarity = cosine(pool.scaled, vector)
     similar = top(similarity, allowed, pool.keys, params.count)
@@ -268,16 +288,20 @@ def recommend(
     candidates: pd.DataFrame,
     owners: pd.DataFrame,
     params: RecommendationParams,
+    heavy_ids: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Both recommendation lists for every listener with a profile."""
     pool = Candidates.of(candidates)
-    heavy_by_user = heavy.groupby("user_id")["song_key"]
+    heavy_keys = heavy.groupby("user_id")["song_key"].agg(list).to_dict()
+    heavy_tracks_of = {} if heavy_ids is None else heavy_ids.groupby("user_id")["track_id"].agg(list).to_dict()
     owned_by_user = owners.groupby("user_id")["track_id"]
     rows: list[dict] = []
     for user_id, plays in recent.groupby("user_id", sort=True):
-        heavy_keys = heavy_by_user.get_group(user_id).to_numpy() if user_id in heavy_by_user.groups else []
         own_ids = owned_by_user.get_group(user_id) if user_id in owned_by_user.groups else pd.Series([], dtype=str)
-        rows += recommend_for_user(user_id, plays, np.asarray(heavy_keys), own_ids, pool, params)
+        rows += recommend_for_user(
+            user_id, plays, np.asarray(heavy_keys.get(user_id, []), dtype=object), own_ids, pool, params,
+            heavy_tracks_of.get(user_id),
+        )  # fmt: skip
     log.info("track recommendations: %d rows for %d listeners", len(rows), recent["user_id"].nunique())
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
 
@@ -286,8 +310,9 @@ def build_recommendations(plays, catalog, params: RecommendationParams) -> pd.Da
     """From Silver plays and the catalog (Spark DataFrames) to the recommendation rows (pandas)."""
     recent = recent_plays(plays, params.profile_plays)
     heavy = heavy_tracks(plays, params.heavy_play_count)
+    heavy_ids = heavy_track_ids(plays, params.heavy_play_count)
     candidates, owners = candidate_tracks(plays, catalog)
-    return recommend(recent, heavy, candidates, owners, params)
+    return recommend(recent, heavy, candidates, owners, params, heavy_ids)
 
 
 def validated(params: RecommendationParams) -> RecommendationParams:
