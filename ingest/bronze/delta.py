@@ -31,10 +31,11 @@ def ensure_table(spark: "SparkSession", table: str, ddl_columns: str, partitione
     spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} ({ddl_columns}) using delta{partition}")
 
 
-def _merge_metrics(spark: "SparkSession", table: str) -> dict[str, int]:
+def _last_commit(spark: "SparkSession", table: str) -> tuple[int, dict[str, int]]:
+    """The table's latest Delta version and that commit's numeric operation metrics."""
     history = spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]
     metrics = history["operationMetrics"] or {}
-    return {key: int(value) for key, value in metrics.items() if value.isdigit()}
+    return int(history["version"]), {key: int(value) for key, value in metrics.items() if value.isdigit()}
 
 
 def merge_snapshot(
@@ -65,7 +66,7 @@ def merge_snapshot(
         when not matched by source and ({scope_condition}) then delete
         """
     )
-    metrics = _merge_metrics(spark, table)
+    _, metrics = _last_commit(spark, table)
     total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
     return MergeResult(
         inserted=metrics.get("numTargetRowsInserted", 0),
@@ -106,9 +107,9 @@ def merge_new_rows(
             values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
         """
     )
-    inserted = _merge_metrics(spark, table).get("numTargetRowsInserted", 0)
-    if latest_version(spark, table) == before:  # nothing committed: the last history entry is older
-        inserted = 0
+    version, metrics = _last_commit(spark, table)
+    # nothing committed: the last history entry is an older one
+    inserted = metrics.get("numTargetRowsInserted", 0) if version != before else 0
     total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
     return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
 
@@ -123,4 +124,4 @@ def _partitions_of(rows: pd.DataFrame, column: str) -> str:
 
 
 def latest_version(spark: "SparkSession", table: str) -> int:
-    return int(spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]["version"])
+    return _last_commit(spark, table)[0]

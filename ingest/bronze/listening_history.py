@@ -90,11 +90,13 @@ def resolve_classic(spark: "SparkSession", settings: Settings, plays: list[dict]
         ).toPandas()
         for artists, title, track_id in rows.itertuples(index=False):
             catalog.setdefault(match_key(artists, title), track_id)
-    unmatched = [p for p in classic if match_key(p["artist_name"], p["track_name"]) not in catalog]
-    searched = search_tracks(settings, ((p["artist_name"], p["track_name"]) for p in unmatched))
+    keys = [match_key(p["artist_name"], p["track_name"]) for p in classic]
+    unmatched = [
+        (p["artist_name"], p["track_name"]) for p, key in zip(classic, keys, strict=True) if key not in catalog
+    ]
+    searched = search_tracks(settings, unmatched)
     resolved = 0
-    for play in classic:
-        key = match_key(play["artist_name"], play["track_name"])
+    for play, key in zip(classic, keys, strict=True):
         if key in catalog:
             play["track_id"], play["track_resolution"] = catalog[key], "kaggle_match"
         elif searched.get(key):

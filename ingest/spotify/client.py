@@ -50,10 +50,13 @@ def oauth_manager(settings: Settings, user_id: str, open_browser: bool = False) 
         open_browser=open_browser,
         requests_timeout=settings.spotify_request_timeout,
     )
-    accounts = settings.spotify_accounts_url.rstrip("/")
-    manager.OAUTH_AUTHORIZE_URL = f"{accounts}/authorize"
-    manager.OAUTH_TOKEN_URL = f"{accounts}/api/token"
+    manager.OAUTH_AUTHORIZE_URL = f"{settings.spotify_accounts_url.rstrip('/')}/authorize"
+    manager.OAUTH_TOKEN_URL = token_url(settings)
     return manager
+
+
+def token_url(settings: Settings) -> str:
+    return f"{settings.spotify_accounts_url.rstrip('/')}/api/token"
 
 
 def has_credentials(settings: Settings) -> bool:
@@ -82,7 +85,7 @@ def app_client(settings: Settings) -> spotipy.Spotify:
         requests_timeout=settings.spotify_request_timeout,
         cache_handler=spotipy.MemoryCacheHandler(),  # the app token is never written to disk
     )
-    manager.OAUTH_TOKEN_URL = f"{settings.spotify_accounts_url.rstrip('/')}/api/token"
+    manager.OAUTH_TOKEN_URL = token_url(settings)
     return _api_client(settings, manager)
 
 
