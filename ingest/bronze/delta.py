@@ -1,16 +1,22 @@
 """Helpers shared by Bronze loads: the bronze database and MERGE of a snapshot into a Delta table."""
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ingest.bronze.schemas import MonthPartitioning
 from ingest.lakehouse.command import DATA_DIR_CONF
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+log = logging.getLogger(__name__)
+
 BRONZE_DATABASE = "bronze"
+# Set while a table is being moved to its current partitioning: the version whose rows are copied over.
+REPARTITION_FROM = "spotify.repartition_from_version"
 
 
 @dataclass(frozen=True)
@@ -26,9 +32,49 @@ def ensure_bronze_database(spark: "SparkSession") -> None:
     spark.sql(f"create database if not exists {BRONZE_DATABASE} location '${{{DATA_DIR_CONF}}}/bronze'")
 
 
-def ensure_table(spark: "SparkSession", table: str, ddl_columns: str, partitioned_by: str = "") -> None:
-    partition = f" partitioned by ({partitioned_by})" if partitioned_by else ""
-    spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} ({ddl_columns}) using delta{partition}")
+def ensure_table(
+    spark: "SparkSession", table: str, ddl_columns: str, partitioning: MonthPartitioning | None = None
+) -> None:
+    """Create the table when missing; with a ``partitioning``, a table of an older layout gets this one."""
+    if partitioning is None:
+        spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} ({ddl_columns}) using delta")
+        return
+    layout = f"({ddl_columns}, {partitioning.column_ddl}) using delta partitioned by ({partitioning.column})"
+    spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} {layout}")
+    _repartition_older_layout(spark, table, layout, partitioning)
+
+
+def _repartition_older_layout(spark: "SparkSession", table: str, layout: str, partitioning: MonthPartitioning) -> None:
+    """Give a table made with another partitioning (earlier versions: by day) this one, losing and duplicating
+    nothing even when killed half-way: REPLACE keeps the old version number in a table property, an
+    insert-only MERGE on the key copies that version's rows back, and the property goes last. A rerun
+    that finds the property repeats the copy, which adds only what is missing."""
+    qualified = f"{BRONZE_DATABASE}.{table}"
+    properties = {row.key: row.value for row in spark.sql(f"show tblproperties {qualified}").collect()}
+    old_version = properties.get(REPARTITION_FROM)
+    if old_version is None:
+        partitioned_by = [column.name for column in spark.catalog.listColumns(qualified) if column.isPartition]
+        if partitioned_by == [partitioning.column]:
+            return
+        old_version = str(latest_version(spark, table))
+        log.warning(
+            "Repartitioning %s by %s (it was partitioned by %s): copying its rows of version %s",
+            qualified, partitioning.column, ", ".join(partitioned_by) or "nothing", old_version,
+        )  # fmt: skip
+        marker = f"tblproperties ('{REPARTITION_FROM}' = '{old_version}')"
+        spark.sql(f"create or replace table {qualified} {layout} {marker}")
+    old = f"{qualified} version as of {int(old_version)}"
+    columns = [c for c in spark.sql(f"select * from {old}").columns if c != partitioning.column]
+    spark.sql(
+        f"""
+        merge into {qualified} t
+        using (select * from {old} distribute by trunc({partitioning.date_column}, 'MM')) s
+        on t.{partitioning.key} = s.{partitioning.key}
+        when not matched then insert ({", ".join(columns)}) values ({", ".join(f"s.{c}" for c in columns)})
+        """
+    )
+    spark.sql(f"alter table {qualified} unset tblproperties ('{REPARTITION_FROM}')")
+    log.warning("Repartitioned %s by %s", qualified, partitioning.column)
 
 
 def _last_commit(spark: "SparkSession", table: str) -> tuple[int, dict[str, int]]:
@@ -82,21 +128,28 @@ def merge_new_rows(
     rows: pd.DataFrame,
     spark_schema: str,
     key_columns: list[str],
-    partition_column: str = "",
+    partitioning: MonthPartitioning | None = None,
+    key_implies: tuple[str, ...] = (),
 ) -> MergeResult:
     """Insert the rows whose key ``table`` does not hold yet; never update or delete. For append-only facts
     (plays) whose content is fixed by their key: an insert-only MERGE rewrites no existing file, so a rerun
-    with the same rows changes nothing. With a ``partition_column`` (a function of the key, like a play's
-    date), rows are grouped by it (fewer, larger files) and the MERGE reads only the partitions they fall in."""
+    with the same rows changes nothing. With the table's ``partitioning`` (a function of the key, like a
+    play's month), rows are grouped by it (one file per partition) and the MERGE reads only the partitions
+    they fall in. Columns in ``key_implies`` are functions of the key too (a play's listener): the MERGE
+    compares only the target rows that hold the incoming values (a new listener's export joins no row)."""
+    from pyspark.sql import functions as F
+
     before = latest_version(spark, table)
     incoming = spark.createDataFrame(rows, schema=spark_schema)
-    if partition_column:
-        incoming = incoming.repartition(partition_column)
+    if partitioning:
+        incoming = incoming.repartition(F.trunc(partitioning.date_column, "MM"))
     view = f"incoming_{table}"
     incoming.createOrReplaceTempView(view)
     on = " and ".join(f"t.{key} = s.{key}" for key in key_columns)
-    if partition_column:
-        on += f" and {_partitions_of(rows, partition_column)}"
+    if partitioning:
+        on += f" and {_partitions_of(rows, partitioning)}"
+    for column in key_implies:
+        on += f" and {_values_of(rows, column)}"
     columns = [field.split()[0] for field in spark_schema.split(", ")]
     spark.sql(
         f"""
@@ -114,13 +167,27 @@ def merge_new_rows(
     return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
 
 
-def _partitions_of(rows: pd.DataFrame, column: str) -> str:
-    """``t.<column> in (date'…', …)``: the date partitions the rows can match (literals, so Delta prunes files)."""
-    dates = sorted({day.isoformat() for day in pd.to_datetime(rows[column]).dt.date.dropna()})
-    if not dates:
+def _partitions_of(rows: pd.DataFrame, partitioning: MonthPartitioning) -> str:
+    """``t.<column> in (date'…', …)``: the month partitions the rows can match (literals, so Delta prunes files)."""
+    days = pd.to_datetime(rows[partitioning.date_column]).dt.date.dropna()
+    months = sorted({day.replace(day=1).isoformat() for day in days})
+    if not months:
         return "false"
-    literals = ", ".join(f"date'{day}'" for day in dates)
-    return f"t.{column} in ({literals})"
+    literals = ", ".join(f"date'{month}'" for month in months)
+    return f"t.{partitioning.column} in ({literals})"
+
+
+def _values_of(rows: pd.DataFrame, column: str) -> str:
+    """``t.<column> in ('…', …)``: the values of a column the key determines (literals, so the scan filters them)."""
+    values = sorted({str(value) for value in rows[column].dropna()})
+    if not values:
+        return "false"
+    return f"t.{column} in ({', '.join(sql_string(value) for value in values)})"
+
+
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal holding ``value`` exactly (backslashes and quotes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def latest_version(spark: "SparkSession", table: str) -> int:

@@ -21,6 +21,7 @@ from ingest.bronze.delta import (
     ensure_table,
     latest_version,
     merge_snapshot,
+    sql_string,
 )
 from ingest.catalog.demo import write_demo_catalog
 from ingest.catalog.kaggle_csv import PRIMARY_KEY, ParsedCatalog, read_catalog
@@ -67,8 +68,7 @@ def choose_catalog(settings: Settings) -> CatalogChoice:
 
 def _replace_quarantine(spark: "SparkSession", parsed: ParsedCatalog, source_file: str) -> None:
     ensure_table(spark, QUARANTINE_TABLE, f"{QUARANTINE_SCHEMA}, quarantined_at timestamp")
-    escaped = source_file.replace("'", "''")
-    spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where source_file = '{escaped}'")
+    spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where source_file = {sql_string(source_file)}")
     if parsed.rejected.empty:
         return
     spark.createDataFrame(parsed.rejected, schema=QUARANTINE_SCHEMA).createOrReplaceTempView("rejected_rows")

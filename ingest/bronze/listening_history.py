@@ -19,12 +19,20 @@ from typing import TYPE_CHECKING
 import orjson
 import pandas as pd
 
-from ingest.bronze.delta import BRONZE_DATABASE, MergeResult, ensure_bronze_database, ensure_table, merge_new_rows
+from ingest.bronze.delta import (
+    BRONZE_DATABASE,
+    MergeResult,
+    ensure_bronze_database,
+    ensure_table,
+    merge_new_rows,
+    sql_string,
+)
 from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
 from ingest.catalog.matching import match_key
 from ingest.config import Settings
 from ingest.landing.plays import PLAY_COLUMNS, Normalised, api_plays, classic_plays, extended_plays, rehash
 from ingest.landing.store import landed_files, private_dir, read_json, write_json
+from ingest.ops.lock import waiting_lock
 from ingest.spotify.search import search_tracks
 
 if TYPE_CHECKING:
@@ -124,7 +132,7 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 def _replace_quarantine(spark: "SparkSession", files: list[str], rejected: list[dict]) -> None:
     ensure_table(spark, QUARANTINE_TABLE, f"{QUARANTINE_SCHEMA}, quarantined_at timestamp")
-    names = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    names = ", ".join(sql_string(f) for f in files)
     spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where landing_file in ({names})")
     if rejected:
         frame = pd.DataFrame(rejected, columns=["landing_file", "record_index", "raw_record", "reason"])
@@ -133,6 +141,14 @@ def _replace_quarantine(spark: "SparkSession", files: list[str], rejected: list[
 
 
 def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
+    """Loads of plays run one at a time (a lock that waits), so none commits behind a later one: Silver's
+    incremental runs take the plays loaded since the last build by ``loaded_at``, and the manifest of
+    loaded files is read and written by one load at a time."""
+    with waiting_lock(private_dir(settings.ingest_state_path) / "bronze_plays.lock"):
+        return _load_plays(spark, settings)
+
+
+def _load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
     files = pending_landing_files(settings)
     ensure_bronze_database(spark)
     ensure_table(spark, TABLE, f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp", PARTITIONS[TABLE])
@@ -157,7 +173,9 @@ def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
     plays = None
     if batch.plays:
         frame = _frame(_dedupe(batch.plays), PLAY_COLUMNS)
-        plays = merge_new_rows(spark, TABLE, frame, LISTENING_HISTORY_COLUMNS, ["play_id"], "played_date")
+        plays = merge_new_rows(
+            spark, TABLE, frame, LISTENING_HISTORY_COLUMNS, ["play_id"], PARTITIONS[TABLE], key_implies=("user_id",)
+        )
     podcasts = None
     if batch.podcasts:
         podcast_columns = [c.split()[0] for c in PODCAST_SCHEMA.split(", ")]

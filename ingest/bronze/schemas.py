@@ -4,10 +4,12 @@ The ingester writes these tables; dbt's sources (models/staging/*/_*__sources.ym
 table here and in its sources file together.
 """
 
+from dataclasses import dataclass
+
 from ingest.catalog.schema import AUDIO_FEATURE_DDL
 from ingest.catalog.schema import SPARK_SCHEMA as KAGGLE_CATALOG_COLUMNS
 
-# One row per play, from the recently-played API or a privacy export. Partitioned by played_date.
+# One row per play, from the recently-played API or a privacy export. Partitioned by the month of played_date.
 # Key: play_id = sha256 of user_id | played_at (UTC, ms) | track_uri-or-"artist|title" (see ingest.plays).
 LISTENING_HISTORY_COLUMNS = (
     "play_id string, user_id string, played_at timestamp, played_date date, "
@@ -38,4 +40,23 @@ BRONZE_TABLES: dict[str, str] = {
     "my_tracks_features_bronze": TRACK_FEATURES_COLUMNS,
     "my_tracks_features_bronze_synthetic": SYNTHETIC_FEATURES_COLUMNS,
 }
-PARTITIONS: dict[str, str] = {"listening_history_bronze": "played_date"}
+
+
+@dataclass(frozen=True)
+class MonthPartitioning:
+    """Partitions by the month of a date column, held in a generated column: writers never set it, and Delta
+    prunes months from filters on the date. (Daily partitions gave a personal history thousands of tiny
+    files: one 100K-play export spanning six years wrote 2,399 of them in one load.)"""
+
+    column: str  # the generated partition column, after the table's other columns
+    date_column: str
+    key: str  # the table's key: a table of an older layout is copied over by an idempotent MERGE on it
+
+    @property
+    def column_ddl(self) -> str:
+        return f"{self.column} date generated always as (trunc({self.date_column}, 'MM'))"
+
+
+PARTITIONS: dict[str, MonthPartitioning] = {
+    "listening_history_bronze": MonthPartitioning("played_month", "played_date", "play_id"),
+}

@@ -1,4 +1,4 @@
-"""One pipeline run at a time: an exclusive ``fcntl`` lock on ``<data>/pipeline.lock``.
+"""One pipeline run at a time: an exclusive ``fcntl`` lock on ``<data>/pipeline.lock``; and a lock that waits.
 
 The lock is held by the open file, so it goes away with the process however it ends (no stale lock
 after a crash or a kill). The file records who holds it, for the message the second run prints.
@@ -11,6 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+
+@contextmanager
+def waiting_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the block, waiting while another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class PipelineBusy(RuntimeError):

@@ -38,6 +38,6 @@ def insert_parquet(spark: "SparkSession", folder: Path, table: str = TABLE) -> i
     spark.sql(
         f"insert into {BRONZE_DATABASE}.{table} ({', '.join(columns)}, loaded_at) "
         f"select {', '.join(columns)}, current_timestamp() from parquet.`{location}` "
-        "distribute by played_date"  # one file per date partition, not one per input split and date
+        f"distribute by trunc({PARTITIONS[TABLE].date_column}, 'MM')"  # one file per month partition
     )
     return spark.table(f"{BRONZE_DATABASE}.{table}").count()

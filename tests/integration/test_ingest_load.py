@@ -10,14 +10,17 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from pydantic import SecretStr
 
+from ingest.bronze.delta import REPARTITION_FROM, ensure_bronze_database, ensure_table
 from ingest.bronze.listening_history import load_plays, pending_landing_files
 from ingest.bronze.load_all import load_all
+from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
 from ingest.config import Settings
 from ingest.export.importer import import_history
 from ingest.lakehouse.client import connect
@@ -29,6 +32,8 @@ from tests.integration.fake_spotify import FakeSpotify, track_object
 from tests.integration.ingest_exports import extended_record, podcast_record, write_classic, write_extended
 
 T0 = 1_730_000_000_000
+PLAYS_PARTITIONING = PARTITIONS["listening_history_bronze"]
+PLAYS_DDL = f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp"  # as the loader creates the table
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +245,78 @@ def test_classic_plays_the_catalog_misses_are_resolved_by_spotify_search(lakehou
         second = load_plays(loaded["spark"], settings)
         assert fake.state.counts["/v1/search"] == 0  # answered from the cache
     assert (second.resolved_classic, second.unresolved_classic) == (1, 0)
+
+
+# ---------------------------------------------------------------- Bronze plays of the older, daily layout
+
+OLD_LAYOUT_PLAYS = [
+    ("p1", "2024-01-31 23:59:00", "2024-01-31", 1000),
+    ("p2", "2024-02-01 00:01:00", "2024-02-01", 2000),
+    ("p3", "2024-02-29 12:00:00", "2024-02-29", 3000),
+]
+
+
+def day_partitioned_plays(spark, table: str) -> str:
+    """A plays table as earlier versions made it (partitioned by played_date), holding three plays."""
+    ensure_bronze_database(spark)
+    qualified = f"bronze.{table}"
+    spark.sql(f"drop table if exists {qualified}")
+    spark.sql(f"create table {qualified} ({PLAYS_DDL}) using delta partitioned by (played_date)")
+    values = ", ".join(
+        f"('{key}', 'u', timestamp'{at}', date'{day}', {ms}, timestamp'2024-03-01 00:00:00')"
+        for key, at, day, ms in OLD_LAYOUT_PLAYS
+    )
+    columns = "play_id, user_id, played_at, played_date, ms_played, loaded_at"
+    spark.sql(f"insert into {qualified} ({columns}) values {values}")
+    return qualified
+
+
+def layout(spark, qualified: str) -> tuple[list[str], list[tuple], dict]:
+    partitions = [column.name for column in spark.catalog.listColumns(qualified) if column.isPartition]
+    query = f"select play_id, played_date, played_month, ms_played from {qualified} order by play_id"
+    rows = spark.sql(query).collect()
+    properties = {row.key: row.value for row in spark.sql(f"show tblproperties {qualified}").collect()}
+    return partitions, [tuple(row) for row in rows], properties
+
+
+def month_layout_rows() -> list[tuple]:
+    months = {"2024-01-31": date(2024, 1, 1), "2024-02-01": date(2024, 2, 1), "2024-02-29": date(2024, 2, 1)}
+    return [(key, date.fromisoformat(day), months[day], ms) for key, _, day, ms in OLD_LAYOUT_PLAYS]
+
+
+def test_a_day_partitioned_plays_table_is_repartitioned_by_month_losing_nothing(lakehouse):
+    spark = lakehouse.session
+    qualified = day_partitioned_plays(spark, "plays_daily_layout")
+
+    ensure_table(spark, "plays_daily_layout", PLAYS_DDL, PLAYS_PARTITIONING)
+
+    partitions, rows, properties = layout(spark, qualified)
+    assert partitions == ["played_month"]
+    assert rows == month_layout_rows()
+    assert REPARTITION_FROM not in properties
+    version = spark.sql(f"describe history {qualified} limit 1").collect()[0]["version"]
+    ensure_table(spark, "plays_daily_layout", PLAYS_DDL, PLAYS_PARTITIONING)
+    assert spark.sql(f"describe history {qualified} limit 1").collect()[0]["version"] == version  # no-op now
+    # a play inserted without played_month gets it generated
+    spark.sql(f"insert into {qualified} (play_id, user_id, played_date) values ('p4', 'u', date'2024-03-15')")
+    [p4] = spark.sql(f"select played_month from {qualified} where play_id = 'p4'").collect()
+    assert p4.played_month == date(2024, 3, 1)
+
+
+def test_repartitioning_killed_after_the_replace_resumes_on_the_next_run(lakehouse):
+    """The state a kill between REPLACE and the copy leaves: new layout, no rows, the old version recorded."""
+    spark = lakehouse.session
+    qualified = day_partitioned_plays(spark, "plays_interrupted_layout")
+    old_version = spark.sql(f"describe history {qualified} limit 1").collect()[0]["version"]
+    spark.sql(
+        f"create or replace table {qualified} ({PLAYS_DDL}, "
+        f"{PLAYS_PARTITIONING.column_ddl}) using delta partitioned by (played_month) "
+        f"tblproperties ('{REPARTITION_FROM}' = '{old_version}')"
+    )
+    assert spark.table(qualified).count() == 0
+
+    ensure_table(spark, "plays_interrupted_layout", PLAYS_DDL, PLAYS_PARTITIONING)
+
+    partitions, rows, properties = layout(spark, qualified)
+    assert (partitions, rows) == (["played_month"], month_layout_rows())
+    assert REPARTITION_FROM not in properties

@@ -111,7 +111,7 @@ def bronze_columns(ddl: str) -> str:
 
 def replace_bronze_table(spark: "SparkSession", table: str, ddl: str, rows: pd.DataFrame) -> None:
     spark.sql(f"drop table if exists {BRONZE_DATABASE}.{table}")
-    ensure_table(spark, table, bronze_columns(ddl), PARTITIONS.get(table, ""))
+    ensure_table(spark, table, bronze_columns(ddl), PARTITIONS.get(table))
     append_bronze_rows(spark, table, ddl, rows)
 
 
