@@ -1,21 +1,36 @@
 {#
     One row per play with its track's audio features and time dimensions in the listener's timezone.
 
-    Incremental (MERGE on play_id). A run rebuilds, per listener with new plays, only the plays from the
-    start of the session the earliest new play joins (or from that play itself when it opens a new
-    session), so sessions come out exactly as a full refresh computes them. Changing the feature priority,
-    ALLOW_SYNTHETIC, the timezone, the session gap or the part-of-day seed needs `--full-refresh`.
+    Incremental (MERGE on play_id). New plays are those Bronze loaded since the last build (its latest
+    `bronze_loaded_at`, less `incremental_lookback_minutes` for clock steps) that Silver does not hold, so a
+    run compares only recent loads, not every play. A run rebuilds, per listener with new plays, only the
+    plays from the start of the session the earliest new play joins (or from that play itself when it opens
+    a new session), so sessions come out exactly as a full refresh computes them. Deletion vectors let the
+    MERGE mark a rebuilt session's old rows instead of rewriting the file that holds them. Changing the
+    feature priority, ALLOW_SYNTHETIC, the timezone, the session gap or the part-of-day seed needs
+    `--full-refresh`.
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='play_id',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
+        tblproperties={'delta.enableDeletionVectors': 'true'},
+        pre_hook="{{ apply_tblproperties() }}",
     )
 }}
 
 {%- set session_gap_micros = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
+{%- set lookback_minutes = var('incremental_lookback_minutes') | int -%}
+{#- Silver built by a version without bronze_loaded_at (on_schema_change adds it after this query): 1970. -#}
+{%- set built_loaded_at = 'bronze_loaded_at' -%}
+{%- if execute and is_incremental() and not var('sqlfluff_lint', false) -%}
+    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'bronze_loaded_at' not in built_columns -%}
+        {%- set built_loaded_at = 'null' -%}
+    {%- endif -%}
+{%- endif %}
 {%- set timezone = var('listener_timezone') -%}
 
 with
@@ -47,18 +62,47 @@ part_of_day_hours as (
             play_id,
             user_id,
             played_at,
-            session_started_at
+            session_started_at,
+            coalesce({{ built_loaded_at }}, timestamp '1970-01-01 00:00:00') as bronze_loaded_at
         from {{ this }}
+
+    ),
+
+    {# Rows built by versions without bronze_loaded_at read as loaded in 1970: every play is compared once. #}
+
+    last_build as (
+
+        select max(bronze_loaded_at) - interval {{ lookback_minutes }} minutes as loaded_since
+        from built
+
+    ),
+
+    recently_loaded as (
+
+        select
+            play_id,
+            user_id,
+            played_at
+        from plays
+        where loaded_at >= (select last_build.loaded_since from last_build)
+
+    ),
+
+    recently_built as (
+
+        select play_id
+        from built
+        where bronze_loaded_at >= (select last_build.loaded_since from last_build)
 
     ),
 
     new_plays as (
 
         select
-            plays.user_id,
-            plays.played_at
-        from plays
-        left anti join built on plays.play_id = built.play_id
+            recently_loaded.user_id,
+            recently_loaded.played_at
+        from recently_loaded
+        left anti join recently_built on recently_loaded.play_id = recently_built.play_id
 
     ),
 
@@ -197,6 +241,7 @@ joined as (
         localised.reason_start,
         localised.reason_end,
         localised.shuffle,
+        localised.loaded_at as bronze_loaded_at,
         concat(localised.user_id, '-', cast(unix_seconds(localised.session_started_at) as string)) as session_id,
         localised.session_started_at,
         cast(localised.listener_play_number - localised.session_first_play_number + 1 as int)

@@ -22,7 +22,8 @@ final as (
         reason_end,
         skipped,
         shuffle,
-        track_resolution
+        track_resolution,
+        loaded_at
     from plays
     where play_id is not null
 
