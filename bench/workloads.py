@@ -82,7 +82,8 @@ class Bench:
     def dbt_build(self, run: Run, label: str, *args: str) -> None:
         with run.step(label):
             self._run_logged([dbt_executable(), "build", *args], label.replace(" ", "_"), f"dbt build {' '.join(args)}")
-        run.models.update(model_times(self.settings))
+        for node, seconds in model_times(self.settings).items():  # W1 runs two builds: their tests add up
+            run.models[node] = run.models.get(node, 0.0) + seconds
 
     def _run_logged(self, args: list[str], log_name: str, what: str) -> None:
         path = self.logs / f"{log_name}.log"

@@ -5,6 +5,7 @@ after a crash or a kill). The file records who holds it, for the message the sec
 """
 
 import fcntl
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -12,13 +13,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 
 @contextmanager
 def waiting_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` for the block, waiting while another process holds it."""
+    """Hold an exclusive lock on ``path`` for the block, waiting (and saying so) while another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("Waiting for another process to release %s", path)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
