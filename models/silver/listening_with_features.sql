@@ -68,11 +68,14 @@ part_of_day_hours as (
 
     ),
 
-    {# Rows built by versions without bronze_loaded_at read as loaded in 1970: every play is compared once. #}
+    {# Rows built by versions without bronze_loaded_at, and an empty Silver, read as loaded in 1970: every
+       play is compared once. #}
 
     last_build as (
 
-        select max(bronze_loaded_at) - interval {{ lookback_minutes }} minutes as loaded_since
+        select
+            coalesce(max(bronze_loaded_at), timestamp '1970-01-01 00:00:00')
+            - interval {{ lookback_minutes }} minutes as loaded_since
         from built
 
     ),

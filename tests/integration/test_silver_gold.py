@@ -354,3 +354,21 @@ def test_seed_priority_order_prefers_synthetic_over_kaggle(built: Lakehouse, sce
     assert kaggle.feature_source == "kaggle"
     outside = f"select count(*) as n from ({resolved}) where track_id like 'outside%'"
     assert built.sql(outside)[0].n == 0
+
+
+def test_an_empty_silver_takes_every_loaded_play_as_new(built: Lakehouse) -> None:
+    """The incremental branch on a Silver with no rows (a build ran before any play arrived): the 'loaded since
+    the last build' bound must not be null, so every play is new."""
+    compiled = built.dbt("compile", "--select", "listening_with_features")  # Silver exists: the incremental SQL
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    incremental = compiled_sql(built, "listening_with_features")
+    assert "recently_loaded" in incremental
+    empty_silver = incremental.replace(
+        "from silver.listening_with_features", "from (select * from silver.listening_with_features where false)"
+    )
+    assert empty_silver != incremental
+
+    [rebuilt] = built.sql(f"select count(*) as n from ({empty_silver})")
+
+    [plays] = built.sql("select count(*) as n from staging.stg_spotify__plays")
+    assert rebuilt.n == plays.n > 0
