@@ -91,7 +91,7 @@ def evaluate_recommendations(spark: "SparkSession", settings: Settings, holdout_
     recommended["song_key"] = model.song_key(
         recommended["track_id"], recommended["track_name"], recommended["artist_name"]
     )
-    heavy = model.heavy_tracks(earlier, params.heavy_play_count)
+    heavy = model.heavy_tracks(model.listener_tracks(earlier), params.heavy_play_count)
     held_out = latest.select("user_id", model.song_key_column().alias("song_key")).distinct().toPandas()
     targets = held_out.merge(heavy, on=["user_id", "song_key"], how="left", indicator=True)
     targets = targets.loc[targets["_merge"] == "left_only", ["user_id", "song_key"]]

@@ -1,8 +1,68 @@
+{#
+    Each listener's days and weeks (weeks start on Monday), from the per-track day sums of
+    int_listening__track_days: a week adds up its days per track, so a track's plays in the week beyond
+    its first are the week's repeats. mood_variability is the sample standard deviation of the plays'
+    valence, from their count, sum and sum of squares.
+#}
+
 with
 
-period_plays as (
+track_days as (
 
-    select * from {{ ref('int_listening__plays_by_period') }}
+    select * from {{ ref('int_listening__track_days') }}
+
+),
+
+track_periods as (
+
+    select
+        user_id,
+        'day' as period_type,
+        played_date_local as period_start,
+        track_id,
+        plays,
+        ms_played,
+        valence_ms,
+        valence_known_ms,
+        energy_ms,
+        energy_known_ms,
+        valence_plays,
+        valence_sum,
+        valence_squares,
+        late_night_plays,
+        skip_known_plays,
+        skipped_plays,
+        real_feature_plays,
+        kaggle_feature_plays,
+        synthetic_feature_plays,
+        no_feature_plays
+    from track_days
+
+    union all
+
+    select
+        user_id,
+        'week' as period_type,
+        cast(date_trunc('week', played_date_local) as date) as period_start,
+        track_id,
+        sum(plays) as plays,
+        sum(ms_played) as ms_played,
+        sum(valence_ms) as valence_ms,
+        sum(valence_known_ms) as valence_known_ms,
+        sum(energy_ms) as energy_ms,
+        sum(energy_known_ms) as energy_known_ms,
+        sum(valence_plays) as valence_plays,
+        sum(valence_sum) as valence_sum,
+        sum(valence_squares) as valence_squares,
+        sum(late_night_plays) as late_night_plays,
+        sum(skip_known_plays) as skip_known_plays,
+        sum(skipped_plays) as skipped_plays,
+        sum(real_feature_plays) as real_feature_plays,
+        sum(kaggle_feature_plays) as kaggle_feature_plays,
+        sum(synthetic_feature_plays) as synthetic_feature_plays,
+        sum(no_feature_plays) as no_feature_plays
+    from track_days
+    group by user_id, cast(date_trunc('week', played_date_local) as date), track_id
 
 ),
 
@@ -12,20 +72,37 @@ aggregated as (
         user_id,
         period_type,
         period_start,
-        sum(ms_played) / 60000 as minutes_listened,
-        count(*) as plays,
-        sum(valence * ms_played) / sum(case when valence is not null then ms_played end) as valence_weighted,
-        sum(energy * ms_played) / sum(case when energy is not null then ms_played end) as energy_weighted,
-        stddev_samp(valence) as mood_variability,
-        avg(case when is_late_night then 1 else 0 end) as late_night_share,
-        avg(case when is_repeat then 1 else 0 end) as repeat_share,
-        avg(case when skipped then 1 when not skipped then 0 end) as skip_rate,
-        avg(case when feature_source = 'spotify_api' then 1 else 0 end) as share_features_real,
-        avg(case when feature_source = 'kaggle' then 1 else 0 end) as share_features_kaggle,
-        avg(case when feature_source = 'synthetic' then 1 else 0 end) as share_features_synthetic,
-        avg(case when feature_source is null then 1 else 0 end) as share_no_features
-    from period_plays
+        sum(plays) as plays,
+        sum(ms_played) as ms_played,
+        sum(valence_ms) as valence_ms,
+        sum(valence_known_ms) as valence_known_ms,
+        sum(energy_ms) as energy_ms,
+        sum(energy_known_ms) as energy_known_ms,
+        sum(valence_plays) as valence_plays,
+        sum(valence_sum) as valence_sum,
+        sum(valence_squares) as valence_squares,
+        sum(late_night_plays) as late_night_plays,
+        sum(case when track_id is not null then plays - 1 else 0 end) as repeat_plays,
+        sum(skip_known_plays) as skip_known_plays,
+        sum(skipped_plays) as skipped_plays,
+        sum(real_feature_plays) as real_feature_plays,
+        sum(kaggle_feature_plays) as kaggle_feature_plays,
+        sum(synthetic_feature_plays) as synthetic_feature_plays,
+        sum(no_feature_plays) as no_feature_plays
+    from track_periods
     group by user_id, period_type, period_start
+
+),
+
+with_variance as (
+
+    select
+        *,
+        case
+            when valence_plays > 1
+                then greatest(valence_squares - valence_sum * valence_sum / valence_plays, 0) / (valence_plays - 1)
+        end as valence_variance
+    from aggregated
 
 ),
 
@@ -35,19 +112,19 @@ final as (
         user_id,
         period_type,
         period_start,
-        cast(minutes_listened as double) as minutes_listened,
+        cast(ms_played / 60000 as double) as minutes_listened,
         plays,
-        cast(valence_weighted as double) as valence_weighted,
-        cast(energy_weighted as double) as energy_weighted,
-        cast(mood_variability as double) as mood_variability,
-        cast(late_night_share as double) as late_night_share,
-        cast(repeat_share as double) as repeat_share,
-        cast(skip_rate as double) as skip_rate,
-        cast(share_features_real as double) as share_features_real,
-        cast(share_features_kaggle as double) as share_features_kaggle,
-        cast(share_features_synthetic as double) as share_features_synthetic,
-        cast(share_no_features as double) as share_no_features
-    from aggregated
+        cast(valence_ms / valence_known_ms as double) as valence_weighted,
+        cast(energy_ms / energy_known_ms as double) as energy_weighted,
+        sqrt(valence_variance) as mood_variability,
+        late_night_plays / plays as late_night_share,
+        repeat_plays / plays as repeat_share,
+        skipped_plays / nullif(skip_known_plays, 0) as skip_rate,
+        real_feature_plays / plays as share_features_real,
+        kaggle_feature_plays / plays as share_features_kaggle,
+        synthetic_feature_plays / plays as share_features_synthetic,
+        no_feature_plays / plays as share_no_features
+    from with_variance
 
 )
 

@@ -23,11 +23,24 @@
 
 {%- set session_gap_micros = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
 {%- set lookback_minutes = var('incremental_lookback_minutes') | int -%}
-{#- Silver built by a version without bronze_loaded_at (on_schema_change adds it after this query): 1970. -#}
+{#- The latest Bronze load Silver has built, less the lookback, as a literal: Delta skips the files of
+    Bronze and Silver whose loaded_at lies wholly before it (a subquery bound would read every file).
+    Rows built by versions without bronze_loaded_at, and an empty Silver, read as loaded in 1970: every
+    play is compared once (on_schema_change adds the column after this query). -#}
+{%- set loaded_since = "timestamp '1970-01-01 00:00:00'" -%}
 {%- set built_loaded_at = 'bronze_loaded_at' -%}
+{%- set latest_load_known = false -%}
 {%- if execute and is_incremental() and not var('sqlfluff_lint', false) -%}
     {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {%- if 'bronze_loaded_at' not in built_columns -%}
+    {%- if 'bronze_loaded_at' in built_columns -%}
+        {%- set latest = run_query(
+            "select cast(max(bronze_loaded_at) - interval " ~ lookback_minutes ~ " minutes as string) from " ~ this
+        ).columns[0].values()[0] -%}
+        {%- if latest is not none -%}
+            {%- set loaded_since = "timestamp '" ~ latest ~ "'" -%}
+            {%- set latest_load_known = true -%}
+        {%- endif -%}
+    {%- else -%}
         {%- set built_loaded_at = 'null' -%}
     {%- endif -%}
 {%- endif %}
@@ -63,20 +76,8 @@ part_of_day_hours as (
             user_id,
             played_at,
             session_started_at,
-            coalesce({{ built_loaded_at }}, timestamp '1970-01-01 00:00:00') as bronze_loaded_at
+            {{ built_loaded_at }} as bronze_loaded_at
         from {{ this }}
-
-    ),
-
-    {# Rows built by versions without bronze_loaded_at, and an empty Silver, read as loaded in 1970: every
-       play is compared once. #}
-
-    last_build as (
-
-        select
-            coalesce(max(bronze_loaded_at), timestamp '1970-01-01 00:00:00')
-            - interval {{ lookback_minutes }} minutes as loaded_since
-        from built
 
     ),
 
@@ -87,7 +88,7 @@ part_of_day_hours as (
             user_id,
             played_at
         from plays
-        where loaded_at >= (select last_build.loaded_since from last_build)
+        where loaded_at >= {{ loaded_since }}
 
     ),
 
@@ -95,7 +96,9 @@ part_of_day_hours as (
 
         select play_id
         from built
-        where bronze_loaded_at >= (select last_build.loaded_since from last_build)
+        where
+            bronze_loaded_at >= {{ loaded_since }}
+            {%- if not latest_load_known %} or bronze_loaded_at is null{% endif %}
 
     ),
 

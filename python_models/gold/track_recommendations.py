@@ -76,36 +76,46 @@ def recent_plays(plays, profile_plays: int) -> pd.DataFrame:
     )
 
 
-def heavy_tracks(plays, heavy_play_count: int) -> pd.DataFrame:
+def listener_tracks(plays):
+    """Plays per listener and track as spelled (track id, title, artist), with the track's features: the one
+    pass over Silver that heavy_tracks(), heavy_track_ids() and candidate_tracks() read from."""
+    return plays.groupBy("user_id", "track_id", "track_name", "artist_name").agg(
+        F.count(F.lit(1)).alias("plays"),
+        F.max(F.col("has_features").cast("int")).alias("has_features"),
+        *[F.first(name, ignorenulls=True).alias(name) for name in FEATURES],
+    )
+
+
+def heavy_tracks(tracks, heavy_play_count: int) -> pd.DataFrame:
     """(user_id, song_key) of songs each listener played at least heavy_play_count times."""
     return (
-        plays.groupBy("user_id", song_key_column().alias("song_key"))
-        .agg(F.count(F.lit(1)).alias("plays"))
+        tracks.groupBy("user_id", song_key_column().alias("song_key"))
+        .agg(F.sum("plays").alias("plays"))
         .where(F.col("plays") >= heavy_play_count)
         .select("user_id", "song_key")
         .toPandas()
     )
 
 
-def heavy_track_ids(plays, heavy_play_count: int) -> pd.DataFrame:
+def heavy_track_ids(tracks, heavy_play_count: int) -> pd.DataFrame:
     """(user_id, track_id) of tracks each listener played at least heavy_play_count times, however the plays
     spell their titles (a classic export's names need not match the catalog's)."""
     return (
-        plays.where(F.col("track_id").isNotNull())
+        tracks.where(F.col("track_id").isNotNull())
         .groupBy("user_id", "track_id")
-        .agg(F.count(F.lit(1)).alias("plays"))
+        .agg(F.sum("plays").alias("plays"))
         .where(F.col("plays") >= heavy_play_count)
         .select("user_id", "track_id")
         .toPandas()
     )
 
 
-def candidate_tracks(plays, catalog) -> tuple[pd.DataFrame, pd.DataFrame]:
+def candidate_tracks(tracks, catalog) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Candidates (catalog first, then listeners' own tracks not in it) and who owns which own track."""
     catalog_rows = catalog.select(
         "track_id", "track_name", F.col("artist_names").alias("artist_name"), *FEATURES
     ).withColumn("candidate_source", F.lit("catalog"))
-    own = plays.where(F.col("has_features")).join(catalog.select("track_id"), "track_id", "left_anti")
+    own = tracks.where(F.col("has_features") == 1).join(catalog.select("track_id"), "track_id", "left_anti")
     own_rows = (
         own.groupBy("track_id")
         .agg(
@@ -309,9 +319,13 @@ def recommend(
 def build_recommendations(plays, catalog, params: RecommendationParams) -> pd.DataFrame:
     """From Silver plays and the catalog (Spark DataFrames) to the recommendation rows (pandas)."""
     recent = recent_plays(plays, params.profile_plays)
-    heavy = heavy_tracks(plays, params.heavy_play_count)
-    heavy_ids = heavy_track_ids(plays, params.heavy_play_count)
-    candidates, owners = candidate_tracks(plays, catalog)
+    tracks = listener_tracks(plays).persist()  # on the server; read three times below
+    try:
+        heavy = heavy_tracks(tracks, params.heavy_play_count)
+        heavy_ids = heavy_track_ids(tracks, params.heavy_play_count)
+        candidates, owners = candidate_tracks(tracks, catalog)
+    finally:
+        tracks.unpersist()
     return recommend(recent, heavy, candidates, owners, params, heavy_ids)
 
 

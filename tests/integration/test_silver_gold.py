@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 SELECT_SILVER_GOLD = ["--select", "+wellbeing_indicators", "+temporal_patterns", "--indirect-selection", "cautious"]
 SILVER_AND_GOLD = [
     "listening_with_features",
-    "int_listening__plays_by_period",
+    "int_listening__track_days",
     "wellbeing_indicators",
     "temporal_patterns",
 ]
@@ -358,17 +358,47 @@ def test_seed_priority_order_prefers_synthetic_over_kaggle(built: Lakehouse, sce
 
 def test_an_empty_silver_takes_every_loaded_play_as_new(built: Lakehouse) -> None:
     """The incremental branch on a Silver with no rows (a build ran before any play arrived): the 'loaded since
-    the last build' bound must not be null, so every play is new."""
-    compiled = built.dbt("compile", "--select", "listening_with_features")  # Silver exists: the incremental SQL
-    assert compiled.returncode == 0, compiled.stdout[-3000:]
-    incremental = compiled_sql(built, "listening_with_features")
-    assert "recently_loaded" in incremental
-    empty_silver = incremental.replace(
-        "from silver.listening_with_features", "from (select * from silver.listening_with_features where false)"
-    )
-    assert empty_silver != incremental
+    the last build' bound must not be null, so every play is new. Silver is emptied for the test and restored."""
+    [before] = built.sql("describe history silver.listening_with_features limit 1")
+    [held] = built.sql("select count(*) as n from silver.listening_with_features")
+    built.sql("delete from silver.listening_with_features")
+    try:
+        compiled = built.dbt("compile", "--select", "listening_with_features")  # Silver exists: incremental SQL
+        assert compiled.returncode == 0, compiled.stdout[-3000:]
+        incremental = compiled_sql(built, "listening_with_features")
+        assert "recently_loaded" in incremental
 
-    [rebuilt] = built.sql(f"select count(*) as n from ({empty_silver})")
+        [rebuilt] = built.sql(f"select count(*) as n from ({incremental})")
+    finally:
+        built.sql(f"restore table silver.listening_with_features to version as of {before.version}")
 
     [plays] = built.sql("select count(*) as n from staging.stg_spotify__plays")
     assert rebuilt.n == plays.n > 0
+    [restored] = built.sql("select count(*) as n from silver.listening_with_features")
+    assert restored.n == held.n
+
+
+def test_columns_valid_names_each_failed_check_of_a_bad_row(built: Lakehouse) -> None:
+    """The one-scan column test fails on a Silver row with a null, an out-of-range and an unknown value, and
+    says which column and value; Silver is restored afterwards."""
+    [before] = built.sql("describe history silver.listening_with_features limit 1")
+    [play] = built.sql("select play_id from silver.listening_with_features where has_features order by play_id limit 1")
+    built.sql(
+        "update silver.listening_with_features set valence = 1.5, session_id = null, feature_source = 'guessed' "
+        f"where play_id = '{play.play_id}'"
+    )
+    try:
+        failing = built.dbt("test", "--select", "listening_with_features,test_name:columns_valid", "--store-failures")
+    finally:
+        built.sql(f"restore table silver.listening_with_features to version as of {before.version}")
+    passing = built.dbt("test", "--select", "listening_with_features,test_name:columns_valid")
+
+    assert failing.returncode == 1 and "FAIL 3" in failing.stdout, failing.stdout[-3000:]
+    [stored] = built.sql("show tables in dbt_test__audit like 'columns_valid_listening*'")
+    failures = {row.failed_check for row in built.sql(f"select * from dbt_test__audit.{stored.tableName}")}
+    assert failures == {
+        "session_id is null",
+        "valence = 1.5 is outside [0, 1]",
+        "feature_source = guessed is not one of spotify_api, kaggle, synthetic",
+    }
+    assert passing.returncode == 0, passing.stdout[-3000:]
