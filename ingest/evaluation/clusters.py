@@ -49,7 +49,7 @@ def _exists(spark: "SparkSession") -> bool:
 def report(evaluation: ClusterEvaluation) -> str:
     lines = [
         f"Sessions with features: {evaluation.sessions}; silhouette sample: {evaluation.sample_sessions} sessions.",
-        "k  mean silhouette",
+        "k  mean silhouette (one k-means++ start per k; the chosen k is refitted from ten for the table)",
         *(f"{k:<3}{value:.4f}{'  <- chosen' if k == evaluation.chosen_k else ''}"
           for k, value in evaluation.silhouette_by_k.items()),
     ]  # fmt: skip
