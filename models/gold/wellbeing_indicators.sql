@@ -5,6 +5,16 @@
     valence, from their count, sum and sum of squares.
 #}
 
+{%- set additive = [
+    'plays', 'ms_played', 'valence_ms', 'valence_known_ms', 'energy_ms', 'energy_known_ms', 'valence_plays',
+    'valence_sum', 'valence_squares', 'late_night_plays', 'skip_known_plays', 'skipped_plays',
+    'real_feature_plays', 'kaggle_feature_plays', 'synthetic_feature_plays', 'no_feature_plays',
+] -%}
+{%- set summed = [] -%}
+{%- for column in additive -%}
+    {%- do summed.append('sum(' ~ column ~ ') as ' ~ column) -%}
+{%- endfor %}
+
 with
 
 track_days as (
@@ -20,22 +30,7 @@ track_periods as (
         'day' as period_type,
         played_date_local as period_start,
         track_id,
-        plays,
-        ms_played,
-        valence_ms,
-        valence_known_ms,
-        energy_ms,
-        energy_known_ms,
-        valence_plays,
-        valence_sum,
-        valence_squares,
-        late_night_plays,
-        skip_known_plays,
-        skipped_plays,
-        real_feature_plays,
-        kaggle_feature_plays,
-        synthetic_feature_plays,
-        no_feature_plays
+        {{ additive | join(",\n        ") }}
     from track_days
 
     union all
@@ -45,22 +40,7 @@ track_periods as (
         'week' as period_type,
         cast(date_trunc('week', played_date_local) as date) as period_start,
         track_id,
-        sum(plays) as plays,
-        sum(ms_played) as ms_played,
-        sum(valence_ms) as valence_ms,
-        sum(valence_known_ms) as valence_known_ms,
-        sum(energy_ms) as energy_ms,
-        sum(energy_known_ms) as energy_known_ms,
-        sum(valence_plays) as valence_plays,
-        sum(valence_sum) as valence_sum,
-        sum(valence_squares) as valence_squares,
-        sum(late_night_plays) as late_night_plays,
-        sum(skip_known_plays) as skip_known_plays,
-        sum(skipped_plays) as skipped_plays,
-        sum(real_feature_plays) as real_feature_plays,
-        sum(kaggle_feature_plays) as kaggle_feature_plays,
-        sum(synthetic_feature_plays) as synthetic_feature_plays,
-        sum(no_feature_plays) as no_feature_plays
+        {{ summed | join(",\n        ") }}
     from track_days
     group by user_id, cast(date_trunc('week', played_date_local) as date), track_id
 
@@ -72,23 +52,8 @@ aggregated as (
         user_id,
         period_type,
         period_start,
-        sum(plays) as plays,
-        sum(ms_played) as ms_played,
-        sum(valence_ms) as valence_ms,
-        sum(valence_known_ms) as valence_known_ms,
-        sum(energy_ms) as energy_ms,
-        sum(energy_known_ms) as energy_known_ms,
-        sum(valence_plays) as valence_plays,
-        sum(valence_sum) as valence_sum,
-        sum(valence_squares) as valence_squares,
-        sum(late_night_plays) as late_night_plays,
         sum(case when track_id is not null then plays - 1 else 0 end) as repeat_plays,
-        sum(skip_known_plays) as skip_known_plays,
-        sum(skipped_plays) as skipped_plays,
-        sum(real_feature_plays) as real_feature_plays,
-        sum(kaggle_feature_plays) as kaggle_feature_plays,
-        sum(synthetic_feature_plays) as synthetic_feature_plays,
-        sum(no_feature_plays) as no_feature_plays
+        {{ summed | join(",\n        ") }}
     from track_periods
     group by user_id, period_type, period_start
 
