@@ -81,7 +81,7 @@ def listener_tracks(plays):
     pass over Silver that heavy_tracks(), heavy_track_ids() and candidate_tracks() read from."""
     return plays.groupBy("user_id", "track_id", "track_name", "artist_name").agg(
         F.count(F.lit(1)).alias("plays"),
-        F.max(F.col("has_features").cast("int")).alias("has_features"),
+        F.bool_or("has_features").alias("has_features"),
         *[F.first(name, ignorenulls=True).alias(name) for name in FEATURES],
     )
 
@@ -115,7 +115,7 @@ def candidate_tracks(tracks, catalog) -> tuple[pd.DataFrame, pd.DataFrame]:
     catalog_rows = catalog.select(
         "track_id", "track_name", F.col("artist_names").alias("artist_name"), *FEATURES
     ).withColumn("candidate_source", F.lit("catalog"))
-    own = tracks.where(F.col("has_features") == 1).join(catalog.select("track_id"), "track_id", "left_anti")
+    own = tracks.where(F.col("has_features")).join(catalog.select("track_id"), "track_id", "left_anti")
     own_rows = (
         own.groupBy("track_id")
         .agg(

@@ -9,6 +9,7 @@ and the compiled feature priority under the seed's order.
 import hashlib
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -356,21 +357,28 @@ def test_seed_priority_order_prefers_synthetic_over_kaggle(built: Lakehouse, sce
     assert built.sql(outside)[0].n == 0
 
 
+@contextmanager
+def silver_restored_afterwards(lakehouse: Lakehouse) -> Iterator[None]:
+    """Silver as it was before the block, whatever the block did to it (Delta RESTORE to that version)."""
+    [before] = lakehouse.sql("describe history silver.listening_with_features limit 1")
+    try:
+        yield
+    finally:
+        lakehouse.sql(f"restore table silver.listening_with_features to version as of {before.version}")
+
+
 def test_an_empty_silver_takes_every_loaded_play_as_new(built: Lakehouse) -> None:
     """The incremental branch on a Silver with no rows (a build ran before any play arrived): the 'loaded since
     the last build' bound must not be null, so every play is new. Silver is emptied for the test and restored."""
-    [before] = built.sql("describe history silver.listening_with_features limit 1")
     [held] = built.sql("select count(*) as n from silver.listening_with_features")
-    built.sql("delete from silver.listening_with_features")
-    try:
+    with silver_restored_afterwards(built):
+        built.sql("delete from silver.listening_with_features")
         compiled = built.dbt("compile", "--select", "listening_with_features")  # Silver exists: incremental SQL
         assert compiled.returncode == 0, compiled.stdout[-3000:]
         incremental = compiled_sql(built, "listening_with_features")
         assert "recently_loaded" in incremental
 
         [rebuilt] = built.sql(f"select count(*) as n from ({incremental})")
-    finally:
-        built.sql(f"restore table silver.listening_with_features to version as of {before.version}")
 
     [plays] = built.sql("select count(*) as n from staging.stg_spotify__plays")
     assert rebuilt.n == plays.n > 0
@@ -381,16 +389,13 @@ def test_an_empty_silver_takes_every_loaded_play_as_new(built: Lakehouse) -> Non
 def test_columns_valid_names_each_failed_check_of_a_bad_row(built: Lakehouse) -> None:
     """The one-scan column test fails on a Silver row with a null, an out-of-range and an unknown value, and
     says which column and value; Silver is restored afterwards."""
-    [before] = built.sql("describe history silver.listening_with_features limit 1")
     [play] = built.sql("select play_id from silver.listening_with_features where has_features order by play_id limit 1")
-    built.sql(
-        "update silver.listening_with_features set valence = 1.5, session_id = null, feature_source = 'guessed' "
-        f"where play_id = '{play.play_id}'"
-    )
-    try:
+    with silver_restored_afterwards(built):
+        built.sql(
+            "update silver.listening_with_features set valence = 1.5, session_id = null, feature_source = 'guessed' "
+            f"where play_id = '{play.play_id}'"
+        )
         failing = built.dbt("test", "--select", "listening_with_features,test_name:columns_valid", "--store-failures")
-    finally:
-        built.sql(f"restore table silver.listening_with_features to version as of {before.version}")
     passing = built.dbt("test", "--select", "listening_with_features,test_name:columns_valid")
 
     assert failing.returncode == 1 and "FAIL 3" in failing.stdout, failing.stdout[-3000:]
