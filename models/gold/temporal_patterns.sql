@@ -1,3 +1,23 @@
+{#
+    Listening per listener, local weekday and hour over all of Silver. Incremental (MERGE on the cell key):
+    a run recomputes the cells of the listeners with Silver rows built since its latest `built_at` and
+    leaves the other listeners' cells as they are; a full refresh computes them all.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['user_id', 'day_of_week', 'hour_of_day'],
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{%- set watermark = built_at_watermark() -%}
+{%- set changed_listeners = [('a-listener', '')] if var('sqlfluff_lint', false) else [] -%}
+{%- if watermark is not none -%}
+    {%- set changed_listeners = listeners_built_since(ref('listening_with_features'), watermark, 'played_at') -%}
+{%- endif %}
+
 with
 
 plays as (
@@ -5,6 +25,29 @@ plays as (
     select * from {{ ref('listening_with_features') }}
 
 ),
+
+{% if watermark is not none or var('sqlfluff_lint', false) %}
+
+    plays_to_count as (
+
+        select * from plays
+        where
+            false
+            {%- for user_id, _ in changed_listeners %}
+                or user_id = {{ sql_string(user_id) }}
+            {%- endfor %}
+
+    ),
+
+{% else %}
+
+    plays_to_count as (
+
+        select * from plays
+
+    ),
+
+{% endif %}
 
 final as (
 
@@ -15,8 +58,9 @@ final as (
         cast(sum(ms_played) / 60000 as double) as minutes_listened,
         count(*) as plays,
         avg(valence) as mean_valence,
-        avg(energy) as mean_energy
-    from plays
+        avg(energy) as mean_energy,
+        {{ built_at() }} as built_at
+    from plays_to_count
     group by user_id, day_of_week, hour_of_day
 
 )

@@ -3,16 +3,19 @@
 Plays are aggregated to sessions in Spark; only the session table comes to pandas. k is chosen by the
 mean silhouette on a bounded, seeded sample; the fit is seeded, so the same data gives the same clusters.
 `ingest.evaluation.clusters` imports the functions below to print the k search.
+
+Incremental: the clusters are refitted on every session when the fit is older than
+`var('mood_cluster_refit_hours')`, when the settings change and on a full refresh. Between refits a build
+assigns the sessions Silver rebuilt since its latest `built_at` to the nearest centroid of the fit (the
+centroid of the sessions it was fitted on, standardised as they were) and keeps every other session's row.
 """
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import functions as F
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_samples
-from sklearn.preprocessing import StandardScaler
 
 log = logging.getLogger("spotify_analytics.mood_clusters")
 
@@ -35,6 +38,8 @@ OUTPUT_SCHEMA = (
     "share_features_real double, share_features_kaggle double, share_features_synthetic double, "
     "silhouette double"
 )
+# The table: the sessions' clusters, what and when they were fitted on, and when each row was written.
+BUILD_SCHEMA = f"{OUTPUT_SCHEMA}, fitted_on string, fitted_at timestamp, built_at timestamp"
 
 
 def session_features(plays):
@@ -82,6 +87,9 @@ FINAL_INITS = 10  # the chosen k is fitted again from ten starts, the best of wh
 def scored_fit(scaled: np.ndarray, k: int, sample: np.ndarray, seed: int, n_init: int) -> tuple | None:
     """K-means with k clusters, scored by the mean silhouette of the sample: (silhouette, kmeans, per-row);
     None when the sample falls in fewer than two clusters."""
+    from sklearn.cluster import KMeans  # imported here: a build that only assigns sessions never needs it
+    from sklearn.metrics import silhouette_samples
+
     kmeans = KMeans(n_clusters=k, random_state=seed, n_init=n_init).fit(scaled)
     labels = kmeans.labels_[sample]
     if len(np.unique(labels)) < 2:
@@ -114,8 +122,29 @@ def prepare(sessions: pd.DataFrame, sample_size: int, seed: int) -> tuple:
     """Sessions in a fixed order, their features, the standardised matrix and the silhouette sample."""
     sessions = sessions.sort_values("session_id", ignore_index=True)
     features = sessions[CLUSTER_FEATURES].astype(float).fillna(sessions[CLUSTER_FEATURES].median())
-    scaled = StandardScaler().fit_transform(features)
-    return sessions, features, scaled, silhouette_sample(len(sessions), sample_size, seed)
+    return sessions, features, standardised(features), silhouette_sample(len(sessions), sample_size, seed)
+
+
+def standardised(features: pd.DataFrame, reference: pd.DataFrame | None = None) -> np.ndarray:
+    """Features less the reference's mean, over its standard deviation (StandardScaler's; the reference is
+    the features themselves unless given)."""
+    reference = features if reference is None else reference
+    scale = reference.std(ddof=0).replace(0, 1.0)
+    return ((features - reference.mean()) / scale).to_numpy()
+
+
+def nearest_centroid(sessions: pd.DataFrame, fitted: pd.DataFrame) -> pd.DataFrame:
+    """New sessions in the clusters of an earlier fit: each goes to the centroid nearest to it, the centroids
+    being the means of the fitted sessions, all standardised (and missing values filled) as for the fit."""
+    fitted_features = fitted[CLUSTER_FEATURES].astype(float)
+    fitted_features = fitted_features.fillna(fitted_features.median())
+    centroids = pd.DataFrame(standardised(fitted_features), index=fitted.index).groupby(fitted["cluster_id"]).mean()
+    features = sessions[CLUSTER_FEATURES].astype(float).fillna(fitted_features.median())
+    scaled = standardised(features, reference=fitted_features)
+    distances = ((scaled[:, None, :] - centroids.to_numpy()[None, :, :]) ** 2).sum(axis=2)
+    cluster_id = centroids.index.to_numpy()[distances.argmin(axis=1)].astype("int32")
+    labels = fitted.groupby("cluster_id")["label"].first()
+    return sessions.assign(cluster_id=cluster_id, label=labels.reindex(cluster_id).to_numpy(), silhouette=np.nan)
 
 
 def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, seed: int) -> pd.DataFrame:
@@ -143,19 +172,63 @@ def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, 
     )
 
 
+def reusable_fit(built, settings: str, refit_hours: float) -> pd.DataFrame | None:
+    """The sessions the built table's clusters were fitted on (pandas), when that fit used these settings and
+    is younger than refit_hours; None when the clusters are to be fitted again."""
+    if not {"fitted_on", "fitted_at", "built_at"} <= set(built.columns):
+        return None
+    fits = built.groupBy("fitted_on", "fitted_at").count().collect()
+    if len(fits) != 1 or fits[0].fitted_on != settings:
+        return None
+    if fits[0].fitted_at < datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=refit_hours):
+        return None
+    fitted = built.where(F.col("built_at") == F.col("fitted_at")).select("cluster_id", "label", *CLUSTER_FEATURES)
+    return fitted.toPandas()
+
+
 def model(dbt, session):
-    dbt.config(materialized="table", packages=["scikit-learn", "pandas"])
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="insert_overwrite",  # the whole table: kept sessions plus assigned or refitted ones
+        on_schema_change="append_new_columns",
+        packages=["scikit-learn", "pandas"],
+    )
     k_min = int(dbt.config.meta_get("k_min"))
     k_max = int(dbt.config.meta_get("k_max"))
     sample_size = int(dbt.config.meta_get("silhouette_sample"))
     seed = int(dbt.config.meta_get("seed"))
+    refit_hours = float(dbt.config.meta_get("refit_hours"))
     k_range(k_min, k_max, sessions=0)  # a bad range fails before any work
+    settings = f"k {k_min}..{k_max}, silhouette sample {sample_size}, seed {seed}"
+    columns = [field.split()[0] for field in BUILD_SCHEMA.split(", ")]
+    now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
+    plays = dbt.ref("listening_with_features")
 
-    sessions = session_features(dbt.ref("listening_with_features")).toPandas()
+    fitted = reusable_fit(session.table(str(dbt.this)), settings, refit_hours) if dbt.is_incremental else None
+    if fitted is not None and len(fitted):
+        built = session.table(str(dbt.this))
+        since = built.agg(F.max("built_at")).first()[0]
+        changed = plays.where(F.col("built_at") > F.lit(since))
+        # Silver rebuilds a listener from the start of the session its earliest new play joins: every session
+        # of theirs from there on is new or rebuilt, and only those
+        rebuilt_from = changed.groupBy("user_id").agg(F.min("session_started_at").alias("rebuilt_from"))
+        kept = (
+            built.join(rebuilt_from, "user_id", "left")
+            .where(F.col("rebuilt_from").isNull() | (F.col("session_start") < F.col("rebuilt_from")))
+            .drop("rebuilt_from")
+        )
+        sessions = session_features(changed).toPandas()
+        log.info("mood clusters: %d rebuilt sessions to the nearest of the fitted centroids", len(sessions))
+        fit_time = built.agg(F.max("fitted_at")).first()[0]
+        assigned = nearest_centroid(sessions, fitted).assign(fitted_on=settings, fitted_at=fit_time, built_at=now)
+        return kept.unionByName(session.createDataFrame(assigned[columns], schema=BUILD_SCHEMA))
+
+    sessions = session_features(plays).toPandas()
     k_values = k_range(k_min, k_max, len(sessions))
-    columns = [field.split()[0] for field in OUTPUT_SCHEMA.split(", ")]
     if not k_values:
         log.warning("mood clusters: %d sessions with features are too few for k >= %d", len(sessions), k_min)
-        return session.createDataFrame(pd.DataFrame(columns=columns), schema=OUTPUT_SCHEMA)
-    clustered = cluster_sessions(sessions, k_values, sample_size, seed)
-    return session.createDataFrame(clustered[columns], schema=OUTPUT_SCHEMA)
+        return session.createDataFrame(pd.DataFrame(columns=columns), schema=BUILD_SCHEMA)
+    clustered = cluster_sessions(sessions, k_values, sample_size, seed).assign(
+        fitted_on=settings, fitted_at=now, built_at=now
+    )
+    return session.createDataFrame(clustered[columns], schema=BUILD_SCHEMA)

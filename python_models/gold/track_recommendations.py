@@ -9,11 +9,14 @@ a time. `ingest.evaluation.recommendations` imports these functions for the offl
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import Window
 from pyspark.sql import functions as F
+
+from ingest.fingerprint import content_fingerprint, fitted_on
 
 log = logging.getLogger("spotify_analytics.track_recommendations")
 
@@ -37,6 +40,7 @@ OUTPUT_SCHEMA = (
     "profile_energy double, profile_plays int, candidate_source string"
 )
 OUTPUT_COLUMNS = [field.split()[0] for field in OUTPUT_SCHEMA.split(", ")]
+BUILD_SCHEMA = f"{OUTPUT_SCHEMA}, fitted_on string, built_at timestamp"  # the table: the lists and their build
 
 
 @dataclass(frozen=True)
@@ -179,19 +183,26 @@ class Candidates:
     energy: np.ndarray
 
     @classmethod
-    def of(cls, tracks: pd.DataFrame) -> "Candidates":
+    def of(cls, tracks: pd.DataFrame, keys: np.ndarray | None = None) -> "Candidates":
         scaled, mean, scale = standardise(tracks)
         return cls(
             tracks=tracks,
             scaled=scaled,
             mean=mean,
             scale=scale,
-            keys=song_key(tracks["track_id"], tracks["track_name"], tracks["artist_name"]).to_numpy(),
+            keys=song_key(tracks["track_id"], tracks["track_name"], tracks["artist_name"]).to_numpy()
+            if keys is None
+            else keys,
             is_catalog=(tracks["candidate_source"] == "catalog").to_numpy(),
             position_of=pd.Series(np.arange(len(tracks)), index=tracks["track_id"]),
             valence=tracks["valence"].to_numpy(dtype=float),
             energy=tracks["energy"].to_numpy(dtype=float),
         )
+
+    def for_listener(self, own_ids: pd.Series) -> "Candidates":
+        """The catalog and this listener's own tracks, standardised among themselves."""
+        keep = self.is_catalog | is_in(self.tracks["track_id"].to_numpy(), own_ids.to_numpy())
+        return Candidates.of(self.tracks[keep].reset_index(drop=True), self.keys[keep])
 
 
 @dataclass(frozen=True)
@@ -300,8 +311,8 @@ def recommend(
     params: RecommendationParams,
     heavy_ids: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Both recommendation lists for every listener with a profile."""
-    pool = Candidates.of(candidates)
+    """Both recommendation lists for every listener with a profile, each from the catalog and their own tracks."""
+    everyone = Candidates.of(candidates)
     heavy_keys = heavy.groupby("user_id")["song_key"].agg(list).to_dict()
     heavy_tracks_of = {} if heavy_ids is None else heavy_ids.groupby("user_id")["track_id"].agg(list).to_dict()
     owned_by_user = owners.groupby("user_id")["track_id"]
@@ -309,8 +320,8 @@ def recommend(
     for user_id, plays in recent.groupby("user_id", sort=True):
         own_ids = owned_by_user.get_group(user_id) if user_id in owned_by_user.groups else pd.Series([], dtype=str)
         rows += recommend_for_user(
-            user_id, plays, np.asarray(heavy_keys.get(user_id, []), dtype=object), own_ids, pool, params,
-            heavy_tracks_of.get(user_id),
+            user_id, plays, np.asarray(heavy_keys.get(user_id, []), dtype=object), own_ids,
+            everyone.for_listener(own_ids), params, heavy_tracks_of.get(user_id),
         )  # fmt: skip
     log.info("track recommendations: %d rows for %d listeners", len(rows), recent["user_id"].nunique())
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
@@ -336,7 +347,12 @@ def validated(params: RecommendationParams) -> RecommendationParams:
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", packages=["pandas", "numpy"])
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="insert_overwrite",  # the whole (small) table: kept listeners plus recomputed ones
+        on_schema_change="append_new_columns",
+        packages=["pandas", "numpy"],
+    )
     # dbt reads the config keys from these literal calls, so they stay in model().
     params = validated(
         RecommendationParams(
@@ -349,4 +365,20 @@ def model(dbt, session):
     )
     plays = dbt.ref("listening_with_features")
     catalog = dbt.ref("stg_kaggle__tracks")
-    return session.createDataFrame(build_recommendations(plays, catalog, params), schema=OUTPUT_SCHEMA)
+    candidate_columns = ["track_id", "track_name", "artist_names", *FEATURES]
+    fingerprint = f"catalog {content_fingerprint(catalog, candidate_columns)}; {params}"
+    kept = None
+    if dbt.is_incremental:
+        built = session.table(str(dbt.this))
+        since = built.agg(F.max("built_at")).first()[0] if "built_at" in built.columns else None
+        if since is not None and fitted_on(built) == {fingerprint}:
+            changed = plays.where(F.col("built_at") > F.lit(since)).select("user_id").distinct().collect()
+            listeners = [row.user_id for row in changed]  # a literal list: filtered in the scan, not joined
+            plays = plays.where(F.col("user_id").isin(listeners))
+            kept = built.where(~F.col("user_id").isin(listeners))
+    fresh = build_recommendations(plays, catalog, params).assign(
+        fitted_on=fingerprint, built_at=pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
+    )
+    log.info("track recommendations: recomputed %d listeners", fresh["user_id"].nunique())
+    rows = session.createDataFrame(fresh, schema=BUILD_SCHEMA)
+    return rows if kept is None else kept.unionByName(rows)

@@ -7,7 +7,11 @@ everything upstream (the real Silver SQL models).
 
 import re
 import sys
+from datetime import timedelta
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import Lakehouse
 
@@ -18,6 +22,7 @@ LISTENERS = 3
 PLAYS_PER_LISTENER = 1200
 FIRST_LISTENER = 700  # listener indices no other test module generates
 GOLD_PYTHON = ["mood_session_clusters", "mood_clusters", "track_recommendations"]
+FEATURES = ["valence", "energy", "danceability", "acousticness", "instrumentalness", "loudness", "tempo"]
 LABELS = {"energetic-positive", "calm-positive", "tense-negative", "calm-negative"}
 
 
@@ -46,8 +51,10 @@ def built(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Lak
     return lakehouse
 
 
-def snapshot(house: Lakehouse, table: str, order: str) -> list[tuple]:
-    return [tuple(row) for row in house.sql(f"select * from gold.{table} order by {order}")]
+def snapshot(house: Lakehouse, table: str, order: str, markers: str = "") -> list[tuple]:
+    """The table's rows in order; with ``markers`` (a column list), without those build-marker columns."""
+    columns = f"* except ({markers})" if markers else "*"
+    return [tuple(row) for row in house.sql(f"select {columns} from gold.{table} order by {order}")]
 
 
 def test_sessions_are_clustered_with_labels_from_the_mood_plane(built: Lakehouse) -> None:
@@ -153,9 +160,80 @@ def test_rebuild_gives_the_same_tables_and_a_failing_model_keeps_the_previous_ta
     [version_after] = built.sql("describe history gold.mood_session_clusters limit 1")
     assert version_after.version == version_before.version
 
-    rebuild = built.dbt("run", "--select", *GOLD_PYTHON)
+    rebuild = built.dbt("run", "--select", *GOLD_PYTHON, "--full-refresh")  # refitted from scratch
 
     assert rebuild.returncode == 0, rebuild.stdout[-3000:]
-    for table, order in (("mood_session_clusters", "session_id"),
-                         ("track_recommendations", "user_id, recommendation_type, rank")):  # fmt: skip
-        assert snapshot(built, table, order) == before[table]
+    assert snapshot(built, "mood_session_clusters", "session_id", "fitted_at, built_at") == [
+        row[:-2] for row in before["mood_session_clusters"]
+    ]
+    assert snapshot(built, "track_recommendations", "user_id, recommendation_type, rank", "built_at") == [
+        row[:-1] for row in before["track_recommendations"]
+    ]
+
+
+def append_plays_of_first_listener(house: Lakehouse, folder: Path, after: object) -> str:
+    """Sixty generated plays of the module's first listener, starting a day after ``after``, appended to
+    Bronze; returns the listener's user id."""
+    generate = house.cli(
+        "workload", "generate", "--out", str(folder), "--format", "bronze", "--seed", "6", "--users", "1",
+        "--plays-per-user", "60", "--first-user", str(FIRST_LISTENER),
+        "--start", (after + timedelta(days=1)).isoformat(),
+    )  # fmt: skip
+    assert generate.returncode == 0, generate.stderr[-3000:]
+    insert_parquet(connect(house.settings), folder / "listening_history_bronze")
+    [user_id] = pd.read_parquet(folder / "listening_history_bronze")["user_id"].unique()
+    return str(user_id)
+
+
+def nearest_fitted_centroid(fitted: pd.DataFrame, sessions: pd.DataFrame) -> list[int]:
+    """Each session's nearest centroid of the fitted sessions, standardised by them (computed here with numpy)."""
+    features = fitted[FEATURES].astype(float)
+    median = features.median()
+    filled = features.fillna(median)
+    mean, std = filled.mean().to_numpy(), filled.std(ddof=0).replace(0, 1).to_numpy()
+    scaled = (filled.to_numpy() - mean) / std
+    ids = sorted(fitted["cluster_id"].unique())
+    centres = np.stack([scaled[fitted["cluster_id"].to_numpy() == c].mean(axis=0) for c in ids])
+    points = (sessions[FEATURES].astype(float).fillna(median).to_numpy() - mean) / std
+    return [ids[i] for i in ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)]
+
+
+def test_new_plays_recompute_their_listener_and_join_the_fitted_clusters_until_a_refit(
+    built: Lakehouse, tmp_path: Path
+) -> None:
+    sessions_before = {row.session_id: row for row in built.sql("select * from gold.mood_session_clusters")}
+    lists_before = built.sql("select * from gold.track_recommendations")
+    [last] = built.sql("select max(played_at) as at from silver.listening_with_features")
+    user_id = append_plays_of_first_listener(built, tmp_path / "more", last.at)
+
+    run = built.dbt("run", "--select", "listening_with_features", *GOLD_PYTHON)
+
+    assert run.returncode == 0, run.stdout[-3000:]
+    sessions_after = {row.session_id: row for row in built.sql("select * from gold.mood_session_clusters")}
+    assert all(sessions_after[session] == row for session, row in sessions_before.items())  # kept as they were
+    added = pd.DataFrame([row.asDict() for key, row in sessions_after.items() if key not in sessions_before])
+    [new] = built.sql(
+        "select count(distinct session_id) as sessions from silver.listening_with_features "
+        f"where user_id = '{user_id}' and has_features and played_at > timestamp '{last.at}'"
+    )
+    assert len(added) == new.sessions > 0
+    [fitted_at] = {row.fitted_at for row in sessions_before.values()}
+    assert set(added["user_id"]) == {user_id} and set(added["fitted_at"]) == {pd.Timestamp(fitted_at)}
+    assert (added["built_at"] > pd.Timestamp(fitted_at)).all() and added["silhouette"].isna().all()
+    fitted = pd.DataFrame([row.asDict() for row in sessions_before.values()])
+    assert added["cluster_id"].tolist() == nearest_fitted_centroid(fitted, added)
+
+    lists_after = built.sql("select * from gold.track_recommendations")
+    assert {r for r in lists_after if r.user_id != user_id} == {r for r in lists_before if r.user_id != user_id}
+    [computed_before] = {r.built_at for r in lists_before if r.user_id == user_id}
+    assert {r.built_at > computed_before for r in lists_after if r.user_id == user_id} == {True}
+
+    refit = built.dbt("run", "--select", "mood_session_clusters", "--vars", "{mood_cluster_refit_hours: 0}")
+
+    assert refit.returncode == 0, refit.stdout[-3000:]
+    [fit] = built.sql(
+        "select count(*) as sessions, count(distinct fitted_at) as fits, min(fitted_at) as fitted_at, "
+        "count_if(built_at = fitted_at) as fitted_sessions from gold.mood_session_clusters"
+    )
+    assert fit.sessions == fit.fitted_sessions == len(sessions_after) and fit.fits == 1
+    assert fit.fitted_at > fitted_at

@@ -84,20 +84,38 @@ def test_dbt_build_creates_staging_and_python_model(built: Lakehouse) -> None:
     assert len(clusters) == SAMPLE_DISTINCT_TRACKS
     assert len({row.track_id for row in clusters}) == SAMPLE_DISTINCT_TRACKS
     assert set(clusters[0].asDict()) == {
-        "track_id", "cluster_id", "distance_to_centroid", "valence", "energy", "catalog_source",
+        "track_id", "cluster_id", "distance_to_centroid", "valence", "energy", "catalog_source", "fitted_on",
+        "built_at",
     }  # fmt: skip
     assert {row.cluster_id for row in clusters} == set(range(8))
     assert (built.settings.data_path / "gold" / "kaggle_track_sound_clusters" / "_delta_log").is_dir()
 
 
-def test_python_model_is_reproducible(built: Lakehouse) -> None:
-    query = "select track_id, cluster_id from gold.kaggle_track_sound_clusters"
-    before = {row.track_id: row.cluster_id for row in built.sql(query)}
+def test_python_model_is_reproducible_and_refitted_only_when_its_inputs_change(built: Lakehouse) -> None:
+    query = "select track_id, cluster_id, fitted_on, built_at from gold.kaggle_track_sound_clusters"
+    before = {row.track_id: row for row in built.sql(query)}
 
-    rebuild = built.dbt("build", "--select", "kaggle_track_sound_clusters")
+    kept = built.dbt("build", "--select", "kaggle_track_sound_clusters")
 
-    assert rebuild.returncode == 0, rebuild.stdout[-3000:]
-    assert {row.track_id: row.cluster_id for row in built.sql(query)} == before
+    assert kept.returncode == 0, kept.stdout[-3000:]
+    assert {row.track_id: row for row in built.sql(query)} == before  # same catalog, same settings: not refitted
+    [fitted_on] = {row.fitted_on for row in before.values()}
+    assert fitted_on.startswith(f"catalog {SAMPLE_DISTINCT_TRACKS} rows, content ")
+    assert fitted_on.endswith("; k=8, seed=42")
+
+    other_k = built.dbt("run", "--select", "kaggle_track_sound_clusters", "--vars", "{catalog_cluster_count: 5}")
+
+    assert other_k.returncode == 0, other_k.stdout[-3000:]
+    refitted = built.sql(query)
+    assert {row.cluster_id for row in refitted} == set(range(5))
+    assert {row.fitted_on for row in refitted} == {fitted_on.replace("k=8", "k=5")}
+
+    refresh = built.dbt("build", "--select", "kaggle_track_sound_clusters", "--full-refresh")
+
+    assert refresh.returncode == 0, refresh.stdout[-3000:]
+    after = {row.track_id: row for row in built.sql(query)}
+    assert {t: r.cluster_id for t, r in after.items()} == {t: r.cluster_id for t, r in before.items()}
+    assert all(row.built_at > before[track].built_at for track, row in after.items())
 
 
 def test_dbt_docs_generate(built: Lakehouse) -> None:
