@@ -11,6 +11,7 @@ centroid of the sessions it was fitted on, standardised as they were) and keeps 
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -172,18 +173,27 @@ def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, 
     )
 
 
-def reusable_fit(built, settings: str, refit_hours: float) -> pd.DataFrame | None:
-    """The sessions the built table's clusters were fitted on (pandas), when that fit used these settings and
-    is younger than refit_hours; None when the clusters are to be fitted again."""
+@dataclass(frozen=True)
+class Fit:
+    """The clusters a build keeps: the sessions they were fitted on, when, and the table's latest row."""
+
+    sessions: pd.DataFrame  # cluster_id, label and the cluster features of the fitted sessions
+    fitted_at: datetime
+    latest_built_at: datetime
+
+
+def reusable_fit(built, settings: str, refit_hours: float) -> Fit | None:
+    """The built table's fit when it used these settings and is younger than refit_hours; None when the
+    clusters are to be fitted again."""
     if not {"fitted_on", "fitted_at", "built_at"} <= set(built.columns):
         return None
-    fits = built.groupBy("fitted_on", "fitted_at").count().collect()
+    fits = built.groupBy("fitted_on", "fitted_at").agg(F.max("built_at").alias("latest_built_at")).collect()
     if len(fits) != 1 or fits[0].fitted_on != settings:
         return None
     if fits[0].fitted_at < datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=refit_hours):
         return None
     fitted = built.where(F.col("built_at") == F.col("fitted_at")).select("cluster_id", "label", *CLUSTER_FEATURES)
-    return fitted.toPandas()
+    return Fit(fitted.toPandas(), fits[0].fitted_at, fits[0].latest_built_at)
 
 
 def model(dbt, session):
@@ -204,11 +214,10 @@ def model(dbt, session):
     now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
     plays = dbt.ref("listening_with_features")
 
-    fitted = reusable_fit(session.table(str(dbt.this)), settings, refit_hours) if dbt.is_incremental else None
-    if fitted is not None and len(fitted):
-        built = session.table(str(dbt.this))
-        since = built.agg(F.max("built_at")).first()[0]
-        changed = plays.where(F.col("built_at") > F.lit(since))
+    built = session.table(str(dbt.this)) if dbt.is_incremental else None
+    fit = reusable_fit(built, settings, refit_hours) if built is not None else None
+    if fit is not None:
+        changed = plays.where(F.col("built_at") > F.lit(fit.latest_built_at))
         # Silver rebuilds a listener from the start of the session its earliest new play joins: every session
         # of theirs from there on is new or rebuilt, and only those
         rebuilt_from = changed.groupBy("user_id").agg(F.min("session_started_at").alias("rebuilt_from"))
@@ -219,8 +228,9 @@ def model(dbt, session):
         )
         sessions = session_features(changed).toPandas()
         log.info("mood clusters: %d rebuilt sessions to the nearest of the fitted centroids", len(sessions))
-        fit_time = built.agg(F.max("fitted_at")).first()[0]
-        assigned = nearest_centroid(sessions, fitted).assign(fitted_on=settings, fitted_at=fit_time, built_at=now)
+        assigned = nearest_centroid(sessions, fit.sessions).assign(
+            fitted_on=settings, fitted_at=fit.fitted_at, built_at=now
+        )
         return kept.unionByName(session.createDataFrame(assigned[columns], schema=BUILD_SCHEMA))
 
     sessions = session_features(plays).toPandas()
