@@ -6,8 +6,10 @@ mean silhouette on a bounded, seeded sample; the fit is seeded, so the same data
 
 Incremental: the clusters are refitted on every session when the fit is older than
 `var('mood_cluster_refit_hours')`, when the settings change and on a full refresh. Between refits a build
-assigns the sessions Silver rebuilt since its latest `built_at` to the nearest centroid of the fit (the
-centroid of the sessions it was fitted on, standardised as they were) and keeps every other session's row.
+assigns the sessions Silver rebuilt since its latest `built_at` to the nearest centroid of the fit and keeps
+every other session's row. The centroids and the standardisation come from the rows the fit wrote
+(`built_at` = `fitted_at`) that the table still holds: a fitted session that new plays later joined is
+replaced by its assigned row, so they drift from the fit's by that little until the next refit.
 """
 
 import logging
