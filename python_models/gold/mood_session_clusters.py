@@ -5,7 +5,9 @@ mean silhouette on a bounded, seeded sample; the fit is seeded, so the same data
 `ingest.evaluation.clusters` imports the functions below to print the k search.
 
 Incremental: the clusters are refitted on every session when the fit is older than
-`var('mood_cluster_refit_hours')`, when the settings change and on a full refresh. Between refits a build
+`var('mood_cluster_refit_hours')`, when the sessions Silver rebuilt since the last build outnumber
+`var('mood_cluster_refit_share')` of the fitted ones (a history import), when the settings change and on a
+full refresh. Between refits a build
 assigns the sessions Silver rebuilt since its latest `built_at` to the nearest centroid of the fit and keeps
 every other session's row. The centroids and the standardisation come from the rows the fit wrote
 (`built_at` = `fitted_at`) that the table still holds: a fitted session that new plays later joined is
@@ -210,6 +212,7 @@ def model(dbt, session):
     sample_size = int(dbt.config.meta_get("silhouette_sample"))
     seed = int(dbt.config.meta_get("seed"))
     refit_hours = float(dbt.config.meta_get("refit_hours"))
+    refit_share = float(dbt.config.meta_get("refit_share"))
     k_range(k_min, k_max, sessions=0)  # a bad range fails before any work
     settings = f"k {k_min}..{k_max}, silhouette sample {sample_size}, seed {seed}"
     columns = [field.split()[0] for field in BUILD_SCHEMA.split(", ")]
@@ -220,20 +223,22 @@ def model(dbt, session):
     fit = reusable_fit(built, settings, refit_hours) if built is not None else None
     if fit is not None:
         changed = plays.where(F.col("built_at") > F.lit(fit.latest_built_at))
-        # Silver rebuilds a listener from the start of the session its earliest new play joins: every session
-        # of theirs from there on is new or rebuilt, and only those
-        rebuilt_from = changed.groupBy("user_id").agg(F.min("session_started_at").alias("rebuilt_from"))
-        kept = (
-            built.join(rebuilt_from, "user_id", "left")
-            .where(F.col("rebuilt_from").isNull() | (F.col("session_start") < F.col("rebuilt_from")))
-            .drop("rebuilt_from")
-        )
         sessions = session_features(changed).toPandas()
-        log.info("mood clusters: %d rebuilt sessions to the nearest of the fitted centroids", len(sessions))
-        assigned = nearest_centroid(sessions, fit.sessions).assign(
-            fitted_on=settings, fitted_at=fit.fitted_at, built_at=now
-        )
-        return kept.unionByName(session.createDataFrame(assigned[columns], schema=BUILD_SCHEMA))
+        if len(sessions) <= refit_share * len(fit.sessions):
+            log.info("mood clusters: %d rebuilt sessions to the nearest of the fitted centroids", len(sessions))
+            # Silver rebuilds a listener from the start of the session its earliest new play joins: every
+            # session of theirs from there on is new or rebuilt, and only those
+            rebuilt_from = changed.groupBy("user_id").agg(F.min("session_started_at").alias("rebuilt_from"))
+            kept = (
+                built.join(rebuilt_from, "user_id", "left")
+                .where(F.col("rebuilt_from").isNull() | (F.col("session_start") < F.col("rebuilt_from")))
+                .drop("rebuilt_from")
+            )
+            assigned = nearest_centroid(sessions, fit.sessions).assign(
+                fitted_on=settings, fitted_at=fit.fitted_at, built_at=now
+            )
+            return kept.unionByName(session.createDataFrame(assigned[columns], schema=BUILD_SCHEMA))
+        log.info("mood clusters: %d rebuilt sessions outnumber %s of the fitted: refitting", len(sessions), refit_share)
 
     sessions = session_features(plays).toPandas()
     k_values = k_range(k_min, k_max, len(sessions))
