@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     thrift_port: int = Field(10000, ge=1, le=65535)
     connect_port: int = Field(15002, ge=1, le=65535)
+    thrift_statement_threads: int = Field(
+        8,
+        ge=2,
+        description="Threads of the Thrift server's statement pool; one checks for idle sessions, the others "
+        "run statements (more wait in its queue).",
+    )
     server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
 
     # Operations (issue 7): the pipeline command and the scheduler container's cron schedules.

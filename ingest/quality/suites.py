@@ -105,6 +105,7 @@ def _kaggle_tracks(config: GateConfig, now: dt.datetime) -> TableSuite:
         (
             not_null("catalog_row_id"),
             not_null("track_id"),
+            not_null("catalog_source"),
             unique("catalog_row_id", "catalog_source"),
             *feature_ranges(),
             in_range("duration_ms", *VALID_RANGES["duration_ms"]),

@@ -1,6 +1,7 @@
 """`python -m ingest pipeline` as cron runs it: one run at a time, a failing step stops the run before Gold
 and leaves the Gold tables as they were, and every step of every run lands in ops.pipeline_runs."""
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,9 @@ from typing import NamedTuple
 import pytest
 from conftest import REPO, Lakehouse
 
-from ingest.ops.steps import STEPS
+from ingest.ops.steps import BRONZE_GATED_TESTS, STEPS
+from ingest.quality.gate_config import load_config
+from ingest.quality.suites import layer_suites
 
 STEP_NAMES = ["server", *(step.name for step in STEPS)]
 GOLD_STEPS = {"dbt_build_gold", "dbt_docs", "report"}
@@ -153,3 +156,51 @@ def test_lock_is_free_after_the_runs_and_a_held_lock_means_exit_75(
         busy = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
     assert busy.returncode == EXIT_BUSY
     assert "(run held-by-test, pid " in busy.stderr
+
+
+# What the staging models rename: the Bronze table the gate checks for each.
+BRONZE_OF = {
+    "model.spotify_analytics.stg_spotify__plays": "bronze.listening_history_bronze",
+    "model.spotify_analytics.stg_spotify__track_features": "bronze.my_tracks_features_bronze",
+    "model.spotify_analytics.stg_synthetic__track_features": "bronze.my_tracks_features_bronze_synthetic",
+    "model.spotify_analytics.stg_kaggle__tracks": "bronze.kaggle_tracks_bronze",
+    "source.spotify_analytics.bronze.kaggle_tracks_bronze": "bronze.kaggle_tracks_bronze",
+}
+# Not a property of the Bronze rows: stg_kaggle__tracks keeps one row per track with row_number() = 1.
+BY_CONSTRUCTION = {("bronze.kaggle_tracks_bronze", "track_id.unique")}
+
+
+def gate_checks_of(test: dict) -> set[tuple[str, str]]:
+    """(Bronze table, gate check id) pairs that check what one dbt test checks."""
+    table = BRONZE_OF[test["depends_on"]["nodes"][0]]
+    kind, arguments = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+    if kind == "columns_valid":
+        columns = [f"{column}.not_null" for column in arguments.get("not_null", [])]
+        return {(table, check) for check in columns + [f"{column}.range" for column in arguments.get("between", {})]}
+    return {(table, f"{arguments['column_name']}.{kind}")}
+
+
+def test_the_silver_build_leaves_out_only_tests_the_bronze_gate_runs(lakehouse: Lakehouse) -> None:
+    """The scheduled Silver build leaves out the tests of the staging models and their sources: each is a
+    critical check of the Bronze gate, which runs just before it (or holds by the model's construction)."""
+    keys = ["--output", "json", "--output-keys", "unique_id test_metadata depends_on", "-q"]
+    listed = lakehouse.dbt("ls", "--resource-type", "test", "--select", BRONZE_GATED_TESTS, *keys)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    left_out = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+    assert len(left_out) >= 10
+    config = load_config(REPO / "ingest" / "quality" / "expectations.toml")
+    critical = {
+        (suite.table, check.check_id)
+        for suite in layer_suites("bronze", config)
+        for check in suite.checks
+        if check.severity == "critical"
+    }
+    checked = {(test["unique_id"], pair) for test in left_out for pair in gate_checks_of(test)}
+    assert {(test, pair) for test, pair in checked if pair not in critical | BY_CONSTRUCTION} == set()
+
+    [silver_build] = [step for step in STEPS if step.name == "dbt_build_silver"]
+    run = lakehouse.dbt("ls", *silver_build.args[1:], "--resource-type", "test", "-q")
+    assert run.returncode == 0, run.stdout + run.stderr
+    tests_run = set(run.stdout.split())
+    assert not {test["unique_id"].split(".")[-1] for test in left_out} & {name.split(".")[-1] for name in tests_run}
+    assert any("relationships_listening_with_features_play_id" in name for name in tests_run), tests_run

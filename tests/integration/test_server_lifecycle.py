@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,33 @@ def test_driver_advertises_an_address_executors_can_reach(
     assert command[command.index("--master") + 1] == master
     assert f"spark.driver.host={advertised}" in command
     assert "spark.driver.bindAddress=0.0.0.0" in command
+
+
+def statement_threads(pid: int) -> int:
+    """The server's HiveServer2 statement threads (Linux keeps a thread's name in its first 15 characters)."""
+    names = [(task / "comm").read_text().strip() for task in Path(f"/proc/{pid}/task").iterdir()]
+    return sum(name.startswith("HiveServer2-Bac") for name in names)
+
+
+def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -> None:
+    """HiveServer2 used to start a thread per statement, and the metastore built a new HiveConf and object
+    store for each; the pool now keeps at most THRIFT_STATEMENT_THREADS threads and reuses them."""
+    from pyhive import hive
+    from TCLIService.ttypes import TOperationState
+
+    running = (TOperationState.INITIALIZED_STATE, TOperationState.PENDING_STATE, TOperationState.RUNNING_STATE)
+    settings = lakehouse.settings
+    pid = server.read_pid(settings)
+    assert pid is not None
+    for number in range(3 * settings.thrift_statement_threads):  # as dbt-spark runs them: a connection per
+        connection = hive.connect(host=settings.lakehouse_host, port=settings.thrift_port, username="test")
+        try:  # node, each statement submitted to the pool (async) and polled
+            cursor = connection.cursor()
+            cursor.execute(f"select {number} as n", async_=True)
+            while cursor.poll().operationState in running:
+                time.sleep(0.02)
+            assert cursor.fetchall() == [(number,)]
+        finally:
+            connection.close()
+
+    assert 1 <= statement_threads(pid) <= settings.thrift_statement_threads
