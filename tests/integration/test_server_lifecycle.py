@@ -145,9 +145,10 @@ def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -
     settings = lakehouse.settings
     pid = server.read_pid(settings)
     assert pid is not None
-    for number in range(3 * settings.thrift_statement_threads):  # as dbt-spark runs them: a connection per
+    # As dbt-spark runs statements: a connection per node, each statement submitted to the pool and polled.
+    for number in range(3 * settings.thrift_statement_threads):
         connection = hive.connect(host=settings.lakehouse_host, port=settings.thrift_port, username="test")
-        try:  # node, each statement submitted to the pool (async) and polled
+        try:
             cursor = connection.cursor()
             cursor.execute(f"select {number} as n", async_=True)
             while cursor.poll().operationState in running:
