@@ -2,14 +2,16 @@
 
 Refitted only when its inputs change. Every row carries `fitted_on`: the fingerprint of the catalog (see
 `ingest.fingerprint`) and of the settings (cluster count, seed) the clusters were fitted on. A build that
-finds every row fitted on the fingerprint it computes keeps the rows as they are: the fit is deterministic,
-so refitting would give the same clusters. A full refresh always refits.
+finds every row fitted on the fingerprint it computes keeps the rows as they are and writes nothing: the fit
+is deterministic, so refitting would give the same clusters. A refit replaces every row. A full refresh
+always refits.
 """
 
 import logging
 from datetime import UTC, datetime
 
 import pandas as pd
+from dbt.adapters.spark_lakehouse.replacement import EVERYTHING, KEEP, replace_where
 
 from ingest.fingerprint import content_fingerprint, fitted_on
 
@@ -53,7 +55,7 @@ def fit(catalog, cluster_count: int, seed: int, fingerprint_: str) -> pd.DataFra
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="insert_overwrite",  # the whole table: the kept rows, or a new fit
+        incremental_strategy="replace_where",  # nothing when kept, every row after a refit
         on_schema_change="append_new_columns",
         packages=["scikit-learn", "pandas"],
     )
@@ -66,6 +68,6 @@ def model(dbt, session):
         built = session.table(str(dbt.this))
         if fitted_on(built) == {current}:
             log.info("catalog sound clusters: kept (fitted on %s)", current)
-            return built
+            return replace_where(dbt, built.limit(0), KEEP)
     log.info("catalog sound clusters: fitting on %s", current)
-    return session.createDataFrame(fit(catalog, cluster_count, seed, current))
+    return replace_where(dbt, session.createDataFrame(fit(catalog, cluster_count, seed, current)), EVERYTHING)

@@ -8,8 +8,9 @@ Incremental: the clusters are refitted on every session when the fit is older th
 `var('mood_cluster_refit_hours')`, when the sessions Silver rebuilt since the last build outnumber
 `var('mood_cluster_refit_share')` of the fitted ones (a history import), when the settings change and on a
 full refresh. Between refits a build
-assigns the sessions Silver rebuilt since its latest `built_at` to the nearest centroid of the fit and keeps
-every other session's row. The centroids and the standardisation come from the rows the fit wrote
+assigns the sessions Silver rebuilt since its latest `built_at` to the nearest centroid of the fit and writes
+only those: per listener, they replace the rows from the start of the first rebuilt session on; every other
+session's row stays as it was. The centroids and the standardisation come from the rows the fit wrote
 (`built_at` = `fitted_at`) that the table still holds: a fitted session that new plays later joined is
 replaced by its assigned row, so they drift from the fit's by that little until the next refit.
 """
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from dbt.adapters.spark_lakehouse.replacement import EVERYTHING, each_from, replace_where
 from pyspark.sql import functions as F
 
 log = logging.getLogger("spotify_analytics.mood_clusters")
@@ -203,7 +205,7 @@ def reusable_fit(built, settings: str, refit_hours: float) -> Fit | None:
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="insert_overwrite",  # the whole table: kept sessions plus assigned or refitted ones
+        incremental_strategy="replace_where",  # the rebuilt sessions of each listener, or every session
         on_schema_change="append_new_columns",
         packages=["scikit-learn", "pandas"],
     )
@@ -228,24 +230,26 @@ def model(dbt, session):
             log.info("mood clusters: %d rebuilt sessions to the nearest of the fitted centroids", len(sessions))
             # Silver rebuilds a listener from the start of the session its earliest new play joins: every
             # session of theirs from there on is new or rebuilt, and only those
-            rebuilt_from = changed.groupBy("user_id").agg(F.min("session_started_at").alias("rebuilt_from"))
-            kept = (
-                built.join(rebuilt_from, "user_id", "left")
-                .where(F.col("rebuilt_from").isNull() | (F.col("session_start") < F.col("rebuilt_from")))
-                .drop("rebuilt_from")
+            rebuilt_from = changed.groupBy("user_id").agg(
+                F.date_format(F.min("session_started_at"), "yyyy-MM-dd HH:mm:ss.SSSSSS").alias("rebuilt_from")
+            )
+            rebuilt = each_from(
+                "user_id", "session_start", {row.user_id: row.rebuilt_from for row in rebuilt_from.collect()}
             )
             assigned = nearest_centroid(sessions, fit.sessions).assign(
                 fitted_on=settings, fitted_at=fit.fitted_at, built_at=now
             )
-            return kept.unionByName(session.createDataFrame(assigned[columns], schema=BUILD_SCHEMA))
+            return replace_where(dbt, session.createDataFrame(assigned[columns], schema=BUILD_SCHEMA), rebuilt)
         log.info("mood clusters: %d rebuilt sessions outnumber %s of the fitted: refitting", len(sessions), refit_share)
 
     sessions = session_features(plays).toPandas()
     k_values = k_range(k_min, k_max, len(sessions))
     if not k_values:
         log.warning("mood clusters: %d sessions with features are too few for k >= %d", len(sessions), k_min)
-        return session.createDataFrame(pd.DataFrame(columns=columns), schema=BUILD_SCHEMA)
+        return replace_where(
+            dbt, session.createDataFrame(pd.DataFrame(columns=columns), schema=BUILD_SCHEMA), EVERYTHING
+        )
     clustered = cluster_sessions(sessions, k_values, sample_size, seed).assign(
         fitted_on=settings, fitted_at=now, built_at=now
     )
-    return session.createDataFrame(clustered[columns], schema=BUILD_SCHEMA)
+    return replace_where(dbt, session.createDataFrame(clustered[columns], schema=BUILD_SCHEMA), EVERYTHING)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from dbt.adapters.spark_lakehouse.replacement import EVERYTHING, among, replace_where
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
@@ -349,7 +350,7 @@ def validated(params: RecommendationParams) -> RecommendationParams:
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="insert_overwrite",  # the whole (small) table: kept listeners plus recomputed ones
+        incremental_strategy="replace_where",  # the recomputed listeners' rows, or every row
         on_schema_change="append_new_columns",
         packages=["pandas", "numpy"],
     )
@@ -367,7 +368,7 @@ def model(dbt, session):
     catalog = dbt.ref("stg_kaggle__tracks")
     candidate_columns = ["track_id", "track_name", "artist_names", *FEATURES]
     fingerprint = f"catalog {content_fingerprint(catalog, candidate_columns)}; {params}"
-    kept = None
+    recomputed = EVERYTHING
     if dbt.is_incremental:
         built = session.table(str(dbt.this))
         builds = []
@@ -377,10 +378,9 @@ def model(dbt, session):
             changed = plays.where(F.col("built_at") > F.lit(builds[0].since)).select("user_id").distinct().collect()
             listeners = [row.user_id for row in changed]  # a literal list: filtered in the scan, not joined
             plays = plays.where(F.col("user_id").isin(listeners))
-            kept = built.where(~F.col("user_id").isin(listeners))
+            recomputed = among("user_id", listeners)
     fresh = build_recommendations(plays, catalog, params).assign(
         fitted_on=fingerprint, built_at=pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
     )
     log.info("track recommendations: recomputed %d listeners", fresh["user_id"].nunique())
-    rows = session.createDataFrame(fresh, schema=BUILD_SCHEMA)
-    return rows if kept is None else kept.unionByName(rows)
+    return replace_where(dbt, session.createDataFrame(fresh, schema=BUILD_SCHEMA), recomputed)

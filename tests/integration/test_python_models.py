@@ -9,6 +9,7 @@ import re
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -185,6 +186,12 @@ def append_plays_of_first_listener(house: Lakehouse, folder: Path, after: object
     return str(user_id)
 
 
+def latest_write(house: Lakehouse, table: str) -> Any:
+    """The newest entry of a Gold table's Delta history."""
+    [entry] = house.sql(f"describe history gold.{table} limit 1")
+    return entry
+
+
 def nearest_fitted_centroid(fitted: pd.DataFrame, sessions: pd.DataFrame) -> list[int]:
     """Each session's nearest centroid of the fitted sessions, standardised by them (computed here with numpy)."""
     features = fitted[FEATURES].astype(float)
@@ -203,12 +210,21 @@ def test_new_plays_recompute_their_listener_and_join_the_fitted_clusters_until_a
 ) -> None:
     sessions_before = {row.session_id: row for row in built.sql("select * from gold.mood_session_clusters")}
     lists_before = built.sql("select * from gold.track_recommendations")
+    versions_before = {table: latest_write(built, table).version for table in GOLD_PYTHON}
     [last] = built.sql("select max(played_at) as at from silver.listening_with_features")
     user_id = append_plays_of_first_listener(built, tmp_path / "more", last.at)
 
     run = built.dbt("run", "--select", "listening_with_features", *GOLD_PYTHON)
 
     assert run.returncode == 0, run.stdout[-3000:]
+    # one commit per table; the incremental ones write only the listener's rebuilt rows
+    writes = {table: latest_write(built, table) for table in GOLD_PYTHON}
+    assert {table: write.version - versions_before[table] for table, write in writes.items()} == dict.fromkeys(
+        GOLD_PYTHON, 1
+    )
+    session_write, list_write = writes["mood_session_clusters"], writes["track_recommendations"]
+    assert session_write.operationParameters["predicate"].startswith(f"((user_id = '{user_id}') AND (session_start >= ")
+    assert list_write.operationParameters["predicate"] == f"(user_id = '{user_id}')"
     sessions_after = {row.session_id: row for row in built.sql("select * from gold.mood_session_clusters")}
     assert all(sessions_after[session] == row for session, row in sessions_before.items())  # kept as they were
     added = pd.DataFrame([row.asDict() for key, row in sessions_after.items() if key not in sessions_before])
@@ -218,6 +234,8 @@ def test_new_plays_recompute_their_listener_and_join_the_fitted_clusters_until_a
     )
     assert len(added) == new.sessions > 0
     [fitted_at] = {row.fitted_at for row in sessions_before.values()}
+    rewritten = [row for row in sessions_after.values() if row.user_id == user_id and row.built_at > fitted_at]
+    assert int(session_write.operationMetrics["numOutputRows"]) == len(rewritten) >= len(added)
     assert set(added["user_id"]) == {user_id} and set(added["fitted_at"]) == {pd.Timestamp(fitted_at)}
     assert (added["built_at"] > pd.Timestamp(fitted_at)).all() and added["silhouette"].isna().all()
     fitted = pd.DataFrame([row.asDict() for row in sessions_before.values()])

@@ -94,11 +94,15 @@ def test_dbt_build_creates_staging_and_python_model(built: Lakehouse) -> None:
 def test_python_model_is_reproducible_and_refitted_only_when_its_inputs_change(built: Lakehouse) -> None:
     query = "select track_id, cluster_id, fitted_on, built_at from gold.kaggle_track_sound_clusters"
     before = {row.track_id: row for row in built.sql(query)}
+    history = "describe history gold.kaggle_track_sound_clusters"
+    [version_before] = built.sql(f"{history} limit 1")
 
     kept = built.dbt("build", "--select", "kaggle_track_sound_clusters")
 
     assert kept.returncode == 0, kept.stdout[-3000:]
     assert {row.track_id: row for row in built.sql(query)} == before  # same catalog, same settings: not refitted
+    [version_kept] = built.sql(f"{history} limit 1")
+    assert version_kept.version == version_before.version  # kept: nothing written
     [fitted_on] = {row.fitted_on for row in before.values()}
     assert fitted_on.startswith(f"catalog {SAMPLE_DISTINCT_TRACKS} rows, content ")
     assert fitted_on.endswith("; k=8, seed=42")
@@ -108,6 +112,11 @@ def test_python_model_is_reproducible_and_refitted_only_when_its_inputs_change(b
     assert other_k.returncode == 0, other_k.stdout[-3000:]
     refitted = built.sql(query)
     assert {row.cluster_id for row in refitted} == set(range(5))
+    [refit_write] = built.sql(f"{history} limit 1")
+    assert refit_write.version == version_before.version + 1
+    assert refit_write.operation == "WRITE"  # every row replaced (no predicate), in one commit
+    assert refit_write.operationParameters["mode"] == "Overwrite" and "predicate" not in refit_write.operationParameters
+    assert int(refit_write.operationMetrics["numOutputRows"]) == len(refitted) == len(before)
     assert {row.fitted_on for row in refitted} == {fitted_on.replace("k=8", "k=5")}
 
     refresh = built.dbt("build", "--select", "kaggle_track_sound_clusters", "--full-refresh")

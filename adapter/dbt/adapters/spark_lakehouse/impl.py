@@ -1,9 +1,10 @@
-"""The adapter: dbt-spark's SparkAdapter with a Spark Connect submission method for Python models."""
+"""The adapter: dbt-spark's SparkAdapter with a Spark Connect submission method for Python models and the
+run-time predicate of the ``replace_where`` incremental strategy."""
 
 from typing import Any
 
 from dbt.adapters.__about__ import version as base_adapter_version
-from dbt.adapters.base import PythonJobHelper
+from dbt.adapters.base import PythonJobHelper, available
 from dbt.adapters.base.impl import AdapterTrackingRelationInfo
 from dbt.adapters.contracts.connection import AdapterResponse
 from dbt.adapters.contracts.relation import RelationConfig
@@ -11,6 +12,8 @@ from dbt.adapters.spark.impl import SparkAdapter
 from dbt.adapters.spark_lakehouse.__version__ import version
 from dbt.adapters.spark_lakehouse.connections import ADAPTER_TYPE, SparkLakehouseConnectionManager
 from dbt.adapters.spark_lakehouse.python_submissions import SparkConnectPythonJobHelper
+from dbt.adapters.spark_lakehouse.replacement import take_predicate
+from dbt_common.exceptions import DbtRuntimeError
 
 
 class SparkLakehouseAdapter(SparkAdapter):
@@ -23,6 +26,18 @@ class SparkLakehouseAdapter(SparkAdapter):
     @property
     def python_submission_helpers(self) -> dict[str, type[PythonJobHelper]]:
         return {"spark_connect": SparkConnectPythonJobHelper}
+
+    @available
+    def replace_where_predicate(self, relation: Any) -> str:
+        """What the Python model of ``relation`` said its new rows replace (see ``replacement``)."""
+        predicate = take_predicate(str(relation))
+        if predicate is None:
+            raise DbtRuntimeError(
+                f"{relation} uses incremental_strategy 'replace_where' but its model returned its rows without "
+                "saying what they replace: return replace_where(dbt, rows, predicate) "
+                "(from dbt.adapters.spark_lakehouse.replacement)"
+            )
+        return predicate
 
     def generate_python_submission_response(self, submission_result: Any) -> AdapterResponse:
         return AdapterResponse(_message="OK")
