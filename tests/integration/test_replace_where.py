@@ -33,6 +33,13 @@ def test_predicates_select_exactly_the_rows_they_name(lakehouse: Lakehouse) -> N
     assert count(each_from("user_id", "at", {AWKWARD: "2026-01-01 10:00:00.000000", "other": "2026-01-03"})) == 2
     assert each_from("user_id", "at", {}) == KEEP
 
+    with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):  # a new row outside what it replaces
+        lakehouse.sql(
+            f"insert into default.replace_where_rows replace where {among('user_id', ['other'])} "
+            f"select {sql_literal(AWKWARD)}, timestamp'2026-01-05'"
+        )
+    assert count("true") == 3  # and nothing was written
+
 
 def test_a_replace_where_model_must_say_what_its_rows_replace() -> None:
     this = "gold.replace_where_example"
@@ -44,5 +51,7 @@ def test_a_replace_where_model_must_say_what_its_rows_replace() -> None:
     rows = object()
     assert replace_where(SimpleNamespace(this=this), rows, "user_id = 'a'") is rows
     assert adapter.replace_where_predicate(this) == "user_id = 'a'"
+    assert replace_where(SimpleNamespace(this=this), rows, KEEP) is rows
+    assert adapter.replace_where_predicate(this) is None  # nothing replaced: the strategy writes nothing
     with pytest.raises(DbtRuntimeError):  # read once: a later build must say it again
         adapter.replace_where_predicate(this)

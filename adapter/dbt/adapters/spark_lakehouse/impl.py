@@ -12,7 +12,7 @@ from dbt.adapters.spark.impl import SparkAdapter
 from dbt.adapters.spark_lakehouse.__version__ import version
 from dbt.adapters.spark_lakehouse.connections import ADAPTER_TYPE, SparkLakehouseConnectionManager
 from dbt.adapters.spark_lakehouse.python_submissions import SparkConnectPythonJobHelper
-from dbt.adapters.spark_lakehouse.replacement import take_predicate
+from dbt.adapters.spark_lakehouse.replacement import KEEP, take_predicate
 from dbt_common.exceptions import DbtRuntimeError
 
 
@@ -28,8 +28,9 @@ class SparkLakehouseAdapter(SparkAdapter):
         return {"spark_connect": SparkConnectPythonJobHelper}
 
     @available
-    def replace_where_predicate(self, relation: Any) -> str:
-        """What the Python model of ``relation`` said its new rows replace (see ``replacement``)."""
+    def replace_where_predicate(self, relation: Any) -> str | None:
+        """What the Python model of ``relation`` said its new rows replace (see ``replacement``); None when
+        they replace nothing, so there is nothing to write."""
         predicate = take_predicate(str(relation))
         if predicate is None:
             raise DbtRuntimeError(
@@ -37,7 +38,7 @@ class SparkLakehouseAdapter(SparkAdapter):
                 "saying what they replace: return replace_where(dbt, rows, predicate) "
                 "(from dbt.adapters.spark_lakehouse.replacement)"
             )
-        return predicate
+        return None if predicate == KEEP else predicate
 
     def generate_python_submission_response(self, submission_result: Any) -> AdapterResponse:
         return AdapterResponse(_message="OK")

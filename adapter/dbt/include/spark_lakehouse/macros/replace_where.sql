@@ -68,7 +68,7 @@
 
 {% macro lakehouse_replace_where_sql(source, target) %}
   {%- set predicate = adapter.replace_where_predicate(target) -%}
-  {%- if predicate == 'false' -%}
+  {%- if predicate is none -%}
     {#-- nothing replaced, so nothing to write; the statement only reports it --#}
     select 'kept: the model replaced no rows' as result
   {%- else -%}
