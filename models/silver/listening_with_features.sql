@@ -207,3 +207,8 @@ final as (
 )
 
 select * from final
+{%- if not is_incremental() %}
+    {#- a full refresh writes each listener's plays together, in time order: a read of one listener's plays
+        skips the files of the others (later MERGEs add small files of their own) #}
+    order by user_id, played_at
+{%- endif %}
