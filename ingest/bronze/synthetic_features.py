@@ -3,13 +3,23 @@
 Two modes: ``generate_all`` (every listened track) and ``populate_missing`` (only listened tracks with
 neither real Spotify features nor a Kaggle catalog row, and no synthetic row yet; runs after each load).
 Key: ``track_id``; MERGE never deletes, and regenerating gives identical rows, so reruns change nothing.
+``populate_missing`` inserts only (its tracks have no synthetic row, so a MERGE that may update or delete
+would only add a join over the whole table); ``generate_all`` also updates rows the generator now
+computes differently.
 With ALLOW_SYNTHETIC=false nothing is generated.
 """
 
 import logging
 from typing import TYPE_CHECKING
 
-from ingest.bronze.delta import BRONZE_DATABASE, MergeResult, ensure_bronze_database, ensure_table, merge_snapshot
+from ingest.bronze.delta import (
+    BRONZE_DATABASE,
+    MergeResult,
+    ensure_bronze_database,
+    ensure_table,
+    merge_new_rows,
+    merge_snapshot,
+)
 from ingest.bronze.schemas import (
     LISTENING_HISTORY_COLUMNS,
     PARTITIONS,
@@ -64,7 +74,10 @@ def _generate(spark: "SparkSession", settings: Settings, only_missing: bool) -> 
     if not ids:
         return None
     log.info("Generating synthetic features for %d tracks", len(ids))
-    return merge_snapshot(spark, TABLE, synthetic_features(ids), SYNTHETIC_FEATURES_COLUMNS, ["track_id"], "false")
+    rows = synthetic_features(ids)
+    if only_missing:
+        return merge_new_rows(spark, TABLE, rows, SYNTHETIC_FEATURES_COLUMNS, ["track_id"])
+    return merge_snapshot(spark, TABLE, rows, SYNTHETIC_FEATURES_COLUMNS, ["track_id"], "false")
 
 
 def populate_missing(spark: "SparkSession", settings: Settings) -> MergeResult | None:
