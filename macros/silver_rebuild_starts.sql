@@ -1,25 +1,19 @@
 {#
-    The query listening_with_features runs at compile time on an incremental build: per listener with new
-    plays, the first play to rebuild (`user_id`, `rebuild_from` as a string). New plays are those Bronze loaded
-    since `loaded_since` that Silver does not hold; a listener is rebuilt from the start of the session their
-    earliest new play joins, or from that play itself when it is more than the session gap after their latest
-    built play (or they have none), so the rebuilt sessions come out as a full refresh computes them.
+    The two queries listening_with_features runs at compile time on an incremental build.
+
+    silver_first_new_plays: per listener with new plays, their earliest one (`user_id`, `first_new_played_at`
+    as a string). New plays are those Bronze loaded since `loaded_since` that Silver does not hold; both sides
+    are read with a literal bound on the load time, so Delta skips the files of older loads.
+
+    silver_rebuild_starts: from those, per listener the first play to rebuild (`user_id`, `rebuild_from` as a
+    string): the start of the session the earliest new play joins, or that play itself when it is more than
+    the session gap after the listener's latest built play (or they have none), so the rebuilt sessions come
+    out as a full refresh computes them. The listeners and times are literals, so the scan of Silver for
+    their latest built plays skips the files of other listeners and of later plays.
 #}
-{% macro silver_rebuild_starts(silver, plays, loaded_since, built_loaded_at, latest_load_known, session_gap_micros) %}
+{% macro silver_first_new_plays(silver, plays, loaded_since, built_loaded_at, latest_load_known) %}
 
     with
-
-    built as (
-
-        select
-            play_id,
-            user_id,
-            played_at,
-            session_started_at,
-            {{ built_loaded_at }} as bronze_loaded_at
-        from {{ silver }}
-
-    ),
 
     recently_loaded as (
 
@@ -35,10 +29,10 @@
     recently_built as (
 
         select play_id
-        from built
+        from {{ silver }}
         where
-            bronze_loaded_at >= {{ loaded_since }}
-            {%- if not latest_load_known %} or bronze_loaded_at is null{% endif %}
+            {{ built_loaded_at }} >= {{ loaded_since }}
+            {%- if not latest_load_known %} or {{ built_loaded_at }} is null{% endif %}
 
     ),
 
@@ -50,15 +44,49 @@
         from recently_loaded
         left anti join recently_built on recently_loaded.play_id = recently_built.play_id
 
-    ),
+    )
+
+    select
+        user_id,
+        cast(min(played_at) as string) as first_new_played_at
+    from new_plays
+    group by user_id
+    order by user_id
+
+{% endmacro %}
+
+{% macro silver_rebuild_starts(silver, first_new_plays, session_gap_micros) %}
+
+    with
 
     earliest_new_plays as (
 
         select
             user_id,
-            min(played_at) as first_new_played_at
-        from new_plays
-        group by user_id
+            timestamp(first_new_played_at) as first_new_played_at
+        from values
+            {%- for user_id, first_new_played_at in first_new_plays %}
+                ({{ sql_string(user_id) }}, {{ sql_string(first_new_played_at) }}){{ "," if not loop.last }}
+            {%- endfor %}
+            as listeners (user_id, first_new_played_at)
+
+    ),
+
+    built_before_new as (
+
+        select
+            user_id,
+            played_at,
+            session_started_at
+        from {{ silver }}
+        where
+            false
+            {%- for user_id, first_new_played_at in first_new_plays %}
+                or (
+                    user_id = {{ sql_string(user_id) }}
+                    and played_at <= timestamp {{ sql_string(first_new_played_at) }}
+                )
+            {%- endfor %}
 
     ),
 
@@ -67,13 +95,13 @@
         select
             earliest_new_plays.user_id,
             earliest_new_plays.first_new_played_at,
-            max(built.played_at) as previous_played_at,
-            max_by(built.session_started_at, built.played_at) as previous_session_started_at
+            max(built_before_new.played_at) as previous_played_at,
+            max_by(built_before_new.session_started_at, built_before_new.played_at) as previous_session_started_at
         from earliest_new_plays
-        left join built
+        left join built_before_new
             on
-                earliest_new_plays.user_id = built.user_id
-                and earliest_new_plays.first_new_played_at >= built.played_at
+                earliest_new_plays.user_id = built_before_new.user_id
+                and earliest_new_plays.first_new_played_at >= built_before_new.played_at
         group by earliest_new_plays.user_id, earliest_new_plays.first_new_played_at
 
     ),

@@ -46,12 +46,16 @@
 {%- endif %}
 {%- set timezone = var('listener_timezone') -%}
 {#- Per listener with new plays, the first play to rebuild, as literals: the plays to rebuild are then read
-    with a filter Delta skips Bronze files by (a join would read every file, twice in the MERGE). -#}
+    with a filter Delta skips Bronze files by (a join would read every file, twice in the MERGE). Two
+    queries, so the second reads only those listeners' Silver plays (macros/silver_rebuild_starts.sql). -#}
 {%- set rebuild_starts = [('a-listener', '2026-01-01 00:00:00')] if var('sqlfluff_lint', false) else [] -%}
 {%- if execute and is_incremental() and not var('sqlfluff_lint', false) -%}
-    {%- set rebuild_starts = run_query(silver_rebuild_starts(
-        this, ref('stg_spotify__plays'), loaded_since, built_loaded_at, latest_load_known, session_gap_micros
+    {%- set first_new_plays = run_query(silver_first_new_plays(
+        this, ref('stg_spotify__plays'), loaded_since, built_loaded_at, latest_load_known
     )).rows -%}
+    {%- if first_new_plays | length > 0 -%}
+        {%- set rebuild_starts = run_query(silver_rebuild_starts(this, first_new_plays, session_gap_micros)).rows -%}
+    {%- endif -%}
 {%- endif %}
 
 with
