@@ -27,16 +27,17 @@ RUN apt-get update \
 RUN groupadd --gid "${APP_GID}" app \
     && useradd --uid "${APP_UID}" --gid app --create-home --home-dir /home/app --shell /bin/sh app
 
-# Pinned dependencies from the same lock file as `make setup`, installed with uv like the Makefile does.
+# Pinned dependencies from the same lock file as `make setup`, installed with uv like the Makefile does,
+# bytecode compiled at install (PYTHONDONTWRITEBYTECODE would otherwise make every dbt start recompile it).
 COPY requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/python -m pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}" \
-    && uv pip install --no-cache --python /opt/venv/bin/python -r /tmp/requirements.lock
+    && uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python -r /tmp/requirements.lock
 
 WORKDIR /app
 COPY --chown=app:app . /app
 # The project and the dbt adapter plugin, without touching the pinned dependencies.
-RUN uv pip install --no-cache --python /opt/venv/bin/python --no-deps /app /app/adapter \
+RUN uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python --no-deps /app /app/adapter \
     && mkdir -p /app/data && chown app:app /app/data
 
 USER app

@@ -31,8 +31,10 @@ $(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 is required (python3.11 on PATH)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e . --reinstall-package dbt-spark-lakehouse ./adapter
+	@# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (this image, some CI machines) every
+	@# dbt and ingest process would otherwise recompile its imports, about 2 s of each dbt start.
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e . --reinstall-package dbt-spark-lakehouse ./adapter
 	touch $@
 
 $(JARS): $(INSTALLED)

@@ -2,6 +2,7 @@
 Compose Specification schema, a rule check of the Dockerfile, every command the containers run is a real
 entry point, the crontab's schedules, and the spark service's foreground server."""
 
+import importlib.util
 import json
 import os
 import re
@@ -101,6 +102,22 @@ def test_dockerfile_rules() -> None:
     user_at = max(i for i, kind in enumerate(kinds) if kind == "USER")
     run_at = [i for i, kind in enumerate(kinds) if kind == "RUN"][fetch]
     assert user_at < run_at, "fetch the jars as the runtime user so its Ivy cache is readable"
+
+
+def test_installs_compile_bytecode_so_processes_start_without_recompiling() -> None:
+    """With PYTHONDONTWRITEBYTECODE set (the image sets it) nothing writes bytecode on import, so every dbt
+    start would recompile dbt's modules: both installers must compile it, and this environment has it."""
+    installs = [
+        *(line for line in (REPO / "Makefile").read_text().splitlines() if "uv pip install" in line),
+        *(run for kind, run in dockerfile_instructions() if kind == "RUN" and "uv pip install" in run),
+    ]
+    assert len(installs) == 4
+    assert [line for line in installs if "--compile-bytecode" not in line] == []
+
+    import dbt.cli.main
+
+    compiled = Path(importlib.util.cache_from_source(dbt.cli.main.__file__))
+    assert compiled.is_file(), f"{compiled} is missing: reinstall with `rm {sys.prefix}/.installed; make setup`"
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
