@@ -1,10 +1,10 @@
-"""The adapter: dbt-spark's SparkAdapter with a Spark Connect submission method for Python models and the
-run-time predicate of the ``replace_where`` incremental strategy."""
+"""The adapter: dbt-spark's SparkAdapter with a Spark Connect submission method for Python models (the
+``replace_where`` incremental strategy is in ``replacement`` and the adapter's macros)."""
 
 from typing import Any
 
 from dbt.adapters.__about__ import version as base_adapter_version
-from dbt.adapters.base import PythonJobHelper, available
+from dbt.adapters.base import PythonJobHelper
 from dbt.adapters.base.impl import AdapterTrackingRelationInfo
 from dbt.adapters.contracts.connection import AdapterResponse
 from dbt.adapters.contracts.relation import RelationConfig
@@ -12,8 +12,6 @@ from dbt.adapters.spark.impl import SparkAdapter
 from dbt.adapters.spark_lakehouse.__version__ import version
 from dbt.adapters.spark_lakehouse.connections import ADAPTER_TYPE, SparkLakehouseConnectionManager
 from dbt.adapters.spark_lakehouse.python_submissions import SparkConnectPythonJobHelper
-from dbt.adapters.spark_lakehouse.replacement import KEEP, take_predicate
-from dbt_common.exceptions import DbtRuntimeError
 
 
 class SparkLakehouseAdapter(SparkAdapter):
@@ -26,19 +24,6 @@ class SparkLakehouseAdapter(SparkAdapter):
     @property
     def python_submission_helpers(self) -> dict[str, type[PythonJobHelper]]:
         return {"spark_connect": SparkConnectPythonJobHelper}
-
-    @available
-    def replace_where_predicate(self, relation: Any) -> str | None:
-        """What the Python model of ``relation`` said its new rows replace (see ``replacement``); None when
-        they replace nothing, so there is nothing to write."""
-        predicate = take_predicate(str(relation))
-        if predicate is None:
-            raise DbtRuntimeError(
-                f"{relation} uses incremental_strategy 'replace_where' but its model returned its rows without "
-                "saying what they replace: return replace_where(dbt, rows, predicate) "
-                "(from dbt.adapters.spark_lakehouse.replacement)"
-            )
-        return None if predicate == KEEP else predicate
 
     def generate_python_submission_response(self, submission_result: Any) -> AdapterResponse:
         return AdapterResponse(_message="OK")

@@ -2,9 +2,9 @@
      rows matching the predicate the model gave at run time (see dbt.adapters.spark_lakehouse.replacement),
      in one atomic commit. A model that replaces nothing writes nothing.
 
-     dbt-spark's incremental materialization calls the two macros below by name, and dbt flattens adapter
-     packages into one namespace, so ours replace dbt-spark's (1.11.0, pinned) instead of wrapping them. They
-     keep its strategies and its checks, and add 'replace_where'. --#}
+     dbt-spark's incremental materialization calls the validation below by name, and dbt flattens adapter
+     packages into one namespace, so ours replaces dbt-spark's (1.11.0, pinned) instead of wrapping it. It
+     keeps its strategies and its checks, and adds 'replace_where'. --#}
 
 {% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
   {%- set table_formats = ['delta', 'iceberg', 'hudi'] -%}
@@ -43,38 +43,62 @@
 {% endmacro %}
 
 
-{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) %}
-  {%- if strategy == 'append' -%}
-    {{ get_insert_into_sql(source, target) }}
-  {%- elif strategy == 'insert_overwrite' -%}
-    {{ get_insert_overwrite_sql(source, target, existing) }}
-  {%- elif strategy == 'microbatch' -%}
-    {%- if not config.get('partition_by') -%}
-      {{ exceptions.raise_compiler_error(
-        "dbt-spark 'microbatch' incremental strategy requires a `partition_by` config.\nEnsure you are using a "
-        ~ "`partition_by` column that is of grain " ~ config.get('batch_size') ~ "."
-      ) }}
+{#-- The incremental materialization: dbt-spark's for SQL models. A Python model must use 'replace_where'
+     (dbt-spark's Python path would write the rows to a `__dbt_tmp` table, describe it and the target, insert
+     from it and drop it). Its first build and a full refresh create the table as dbt-spark does; otherwise the
+     model's code ends by writing its rows straight into the target, in one Delta overwrite by the predicate
+     the model gave, and writes nothing when it replaces no rows (replacement.write_replacing). dbt runs a
+     Python model only from a materialization's own statement, so this cannot hand Python models to dbt-spark's
+     materialization. --#}
+{% materialization incremental, adapter='spark_lakehouse', supported_languages=['sql', 'python'] -%}
+  {%- if model['language'] != 'python' -%}
+    {{ return(materialization_incremental_spark()) }}
+  {%- endif -%}
+
+  {%- set file_format = dbt_spark_validate_get_file_format(config.get('file_format', default='parquet')) -%}
+  {%- set strategy = dbt_spark_validate_get_incremental_strategy(config.get('incremental_strategy') or 'append', file_format) -%}
+  {%- if strategy != 'replace_where' -%}
+    {% do exceptions.raise_compiler_error(
+      model['unique_id'] ~ ": an incremental Python model uses incremental_strategy 'replace_where' "
+      ~ "(returning replace_where(dbt, rows, predicate)), not '" ~ strategy ~ "'"
+    ) %}
+  {%- endif -%}
+  {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
+  {%- if on_schema_change not in ['ignore', 'append_new_columns'] -%}
+    {% do exceptions.raise_compiler_error(
+      model['unique_id'] ~ ": incremental_strategy 'replace_where' supports on_schema_change 'ignore' or "
+      ~ "'append_new_columns', not '" ~ on_schema_change ~ "'"
+    ) %}
+  {%- endif -%}
+  {%- set existing_relation = load_relation(this) -%}
+
+  {{ run_hooks(pre_hooks) }}
+  {%- if existing_relation is none or existing_relation.is_view or should_full_refresh() -%}
+    {%- if existing_relation is not none and existing_relation.is_view -%}
+      {% do adapter.drop_relation(existing_relation) %}
     {%- endif -%}
-    {{ get_insert_overwrite_sql(source, target, existing) }}
-  {%- elif strategy == 'merge' -%}
-    {{ get_merge_sql(target, source, unique_key, dest_columns=none, incremental_predicates=incremental_predicates) }}
-  {%- elif strategy == 'replace_where' -%}
-    {{ lakehouse_replace_where_sql(source, target) }}
+    {%- call statement('main', language='python') -%}
+      {{ create_table_as(False, this, compiled_code, 'python') }}
+    {%- endcall -%}
+    {% do persist_constraints(this, model) %}
   {%- else -%}
-    {{ exceptions.raise_compiler_error("No known SQL for the incremental strategy provided: " ~ strategy) }}
+    {%- call statement('main', language='python') -%}
+      {{ lakehouse_py_write_replacing(compiled_code, this, on_schema_change) }}
+    {%- endcall -%}
   {%- endif -%}
-{% endmacro %}
+
+  {% set should_revoke = should_revoke(existing_relation, full_refresh_mode) %}
+  {% do apply_grants(this, config.get('grants'), should_revoke) %}
+  {% do persist_docs(this, model) %}
+  {{ run_hooks(post_hooks) }}
+  {{ return({'relations': [this]}) }}
+{%- endmaterialization %}
 
 
-{% macro lakehouse_replace_where_sql(source, target) %}
-  {%- set predicate = adapter.replace_where_predicate(target) -%}
-  {%- if predicate is none -%}
-    {#-- nothing replaced, so nothing to write; the statement only reports it --#}
-    select 'kept: the model replaced no rows' as result
-  {%- else -%}
-    {%- set dest_columns = adapter.get_columns_in_relation(target) -%}
-    insert into table {{ target }}
-    replace where {{ predicate }}
-    select {{ dest_columns | map(attribute='quoted') | join(', ') }} from {{ source }}
-  {%- endif -%}
-{% endmacro %}
+{% macro lakehouse_py_write_replacing(compiled_code, target_relation, on_schema_change) %}
+{{ compiled_code }}
+# --- dbt materialization code (spark_lakehouse, replace_where) --- #
+from dbt.adapters.spark_lakehouse.replacement import write_replacing
+
+write_replacing(spark, model(dbtObj(spark.table), spark), "{{ target_relation }}", "{{ on_schema_change }}")
+{%- endmacro %}
