@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pytest
 from conftest import REPO, Lakehouse
 
-from ingest.ops.steps import BRONZE_GATED_TESTS, STEPS
+from ingest.ops.steps import BRONZE_GATED_TESTS, SILVER_CHECKED_TESTS, STEPS
 from ingest.quality.gate_config import load_config
 from ingest.quality.suites import layer_suites
 
@@ -204,3 +204,39 @@ def test_the_silver_build_leaves_out_only_tests_the_bronze_gate_runs(lakehouse: 
     tests_run = set(run.stdout.split())
     assert "relationships_listening_with_features_play_id__play_id__ref_stg_spotify__plays_" in tests_run
     assert {test["name"] for test in left_out} & tests_run == set()
+
+
+def listed_tests(lakehouse: Lakehouse, *selection: str) -> list[dict]:
+    keys = ["--output", "json", "--output-keys", "unique_id name test_metadata depends_on", "-q"]
+    listed = lakehouse.dbt("ls", "--resource-type", "test", *selection, *keys)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    return [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+
+
+def test_the_silver_build_leaves_out_only_intermediate_checks_that_silver_repeats(lakehouse: Lakehouse) -> None:
+    """The intermediate view's tests are left out of the scheduled Silver build: each check holds by the view's
+    SQL (non-null track ids, feature_source a literal) or is repeated by a Silver test that the build runs."""
+    left_out = listed_tests(lakehouse, "--select", SILVER_CHECKED_TESTS)
+    of_the_view = listed_tests(lakehouse, "--select", "int_track_features__resolved")
+    assert {test["unique_id"] for test in left_out} == {test["unique_id"] for test in of_the_view}
+    assert {test["depends_on"]["nodes"][0] for test in left_out} == {
+        "model.spotify_analytics.int_track_features__resolved"
+    }
+    [silver_build] = [step for step in STEPS if step.name == "dbt_build_silver"]
+    run = {test["name"]: test for test in listed_tests(lakehouse, *silver_build.args[1:])}
+    assert {test["name"] for test in left_out} & set(run) == set()
+
+    silver_sources = set()
+    for test in run.values():
+        if test["name"].startswith("columns_valid_listening_with_features"):
+            silver_sources |= set(test["test_metadata"]["kwargs"].get("accepted_values", {}).get("feature_source", []))
+    for test in left_out:
+        kind, arguments = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+        if kind == "unique":  # a track resolved twice would duplicate its plays in Silver
+            assert arguments["column_name"] == "track_id"
+            assert "unique_listening_with_features_play_id" in run
+        else:
+            assert kind == "columns_valid"
+            assert set(arguments["not_null"]) <= {"track_id", "feature_source"}  # by the view's SQL
+            assert set(arguments["accepted_values"]) == {"feature_source"}
+            assert set(arguments["accepted_values"]["feature_source"]) == silver_sources
