@@ -68,11 +68,10 @@ def write_replacing(spark: Any, rows: Any, relation: str, on_schema_change: str)
 
     if not hasattr(rows, "writeTo"):  # pandas
         rows = spark.createDataFrame(rows)
-    if on_schema_change != "append_new_columns":
-        rows = rows.select(*spark.table(relation).columns)
-    writer = rows.writeTo(relation)
     if on_schema_change == "append_new_columns":
-        writer = writer.option("mergeSchema", "true")
+        writer = rows.writeTo(relation).option("mergeSchema", "true")
+    else:  # 'ignore': the table keeps its columns
+        writer = rows.select(*spark.table(relation).columns).writeTo(relation)
     writer.overwrite(F.expr(predicate))
 
 
