@@ -35,13 +35,25 @@ def ensure_bronze_database(spark: "SparkSession") -> None:
 def ensure_table(
     spark: "SparkSession", table: str, ddl_columns: str, partitioning: MonthPartitioning | None = None
 ) -> None:
-    """Create the table when missing; with a ``partitioning``, a table of an older layout gets this one."""
+    """Create the table when missing; a table made by an earlier version gets the columns added since (older rows
+    hold null in them) and, with a ``partitioning``, this partitioning."""
     if partitioning is None:
         spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} ({ddl_columns}) using delta")
+        add_missing_columns(spark, f"{BRONZE_DATABASE}.{table}", ddl_columns)
         return
     layout = f"({ddl_columns}, {partitioning.column_ddl}) using delta partitioned by ({partitioning.column})"
     spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} {layout}")
+    add_missing_columns(spark, f"{BRONZE_DATABASE}.{table}", ddl_columns)
     _repartition_older_layout(spark, table, layout, partitioning)
+
+
+def add_missing_columns(spark: "SparkSession", qualified: str, ddl_columns: str) -> None:
+    """Add the columns of ``ddl_columns`` that the table lacks (it was made by an earlier version)."""
+    present = {name.lower() for name in spark.table(qualified).columns}
+    missing = [column for column in ddl_columns.split(", ") if column.split()[0].lower() not in present]
+    if missing:
+        log.warning("Adding %s to %s (new in this version; older rows hold null)", ", ".join(missing), qualified)
+        spark.sql(f"alter table {qualified} add columns ({', '.join(missing)})")
 
 
 def _repartition_older_layout(spark: "SparkSession", table: str, layout: str, partitioning: MonthPartitioning) -> None:

@@ -1,18 +1,24 @@
-"""Load landed plays into ``bronze.listening_history_bronze`` (+ podcasts, + quarantine).
+"""Load landed plays into Bronze: music (``bronze.listening_history_bronze``), podcast episodes
+(``bronze.podcast_history_bronze``), audiobook chapters (``bronze.audiobook_history_bronze``) and the quarantine.
 
 Reads: recently-played envelopes (``landing/api/<user>/recently_played``) and imported exports
-(``landing/export/<user>/{extended,classic}``) not yet loaded. Key: ``play_id``; an insert-only MERGE adds new plays
-and never rewrites or deletes one (a play's row is fixed by its landed record), so overlapping polls and
-reruns dedupe exactly. (A classic-export play loaded before the catalog keeps its unresolved track id.)
-A load killed at any point is safe to rerun:
-the list of loaded landing files (``state/bronze_loaded_files.json``) is written only after the MERGEs
-commit, and re-merging a file changes nothing. Invalid records go to ``bronze.listening_history_quarantine``
-with their reason, replaced per landing file.
+(``landing/export/<user>/<kind>``, ``ingest.export.kinds``) not yet loaded. Key: ``play_id``; an insert-only
+MERGE adds new plays and never rewrites or deletes one (a play's row is fixed by its landed record), so
+overlapping polls and reruns dedupe exactly. Two records of one play (same listener, time and item, see
+``ingest.landing.plays``) are one row: the copy loaded first wins, that is, within a load the first in landing
+order (API responses, then exports by kind and file name) and within a file the first in the file; a later load
+never replaces it. (A classic-export play loaded before the catalog keeps its unresolved track id.)
+A load killed at any point is safe to rerun: the list of loaded landing files (``state/bronze_loaded_files.json``)
+is written only after the MERGEs commit, and re-merging a file changes nothing. Records that are no play go to
+``bronze.listening_history_quarantine`` with their reason, replaced per landing file; a landing file that cannot
+be read is quarantined as a whole and tried again by the next load, and blocks nothing.
 """
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,10 +33,18 @@ from ingest.bronze.delta import (
     merge_new_rows,
     sql_string,
 )
-from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
+from ingest.bronze.schemas import (
+    AUDIOBOOK_HISTORY_COLUMNS,
+    LISTENING_HISTORY_COLUMNS,
+    PARTITIONS,
+    PLAYS_QUARANTINE_COLUMNS,
+    PODCAST_HISTORY_COLUMNS,
+    column_names,
+)
 from ingest.catalog.matching import match_key
 from ingest.config import Settings
-from ingest.landing.plays import PLAY_COLUMNS, Normalised, api_plays, classic_plays, extended_plays, rehash
+from ingest.landing import plays as landed
+from ingest.landing.plays import PLAY_COLUMNS, Normalised, rehash
 from ingest.landing.store import landed_files, private_dir, read_json, write_json
 from ingest.ops.lock import waiting_lock
 from ingest.spotify.search import search_tracks
@@ -42,14 +56,16 @@ log = logging.getLogger(__name__)
 
 TABLE = "listening_history_bronze"
 PODCAST_TABLE = "podcast_history_bronze"
+AUDIOBOOK_TABLE = "audiobook_history_bronze"
 QUARANTINE_TABLE = "listening_history_quarantine"
-PODCAST_SCHEMA = (
-    "play_id string, user_id string, played_at timestamp, played_date date, episode_name string, "
-    "show_name string, episode_uri string, ms_played bigint, source string, reason_start string, "
-    "reason_end string, skipped boolean, shuffle boolean, offline boolean, platform string, "
-    "conn_country string, landing_file string, row_hash string"
-)
-QUARANTINE_SCHEMA = "landing_file string, record_index bigint, raw_record string, reason string"
+# How each landed export kind (ingest.export.kinds) is read.
+EXPORT_READERS = {
+    "classic": landed.classic_plays,
+    "classic_podcast": landed.classic_podcast_plays,
+    "classic_audiobook": landed.classic_audiobook_plays,
+    "extended": partial(landed.extended_plays, media=landed.AUDIO),
+    "extended_video": partial(landed.extended_plays, media=landed.VIDEO),
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,9 @@ class PlaysLoad:
     quarantined: int
     resolved_classic: int = 0
     unresolved_classic: int = 0
+    audiobooks: MergeResult | None = None
+    # per landed file's original name: how many of its records were quarantined, by reason
+    quarantine_reasons: dict[str, Counter[str]] = field(default_factory=dict)
 
 
 def _manifest(settings: Settings) -> Path:
@@ -73,15 +92,32 @@ def pending_landing_files(settings: Settings) -> list[Path]:
     return [f for f in files if str(f.relative_to(landing)) not in done]
 
 
-def normalise_file(path: Path, settings: Settings, now: datetime) -> Normalised:
+@dataclass
+class LandedFile:
+    """What one landing file holds, as rows; ``readable`` is False when the file itself could not be read."""
+
+    name: str  # relative to the landing folder: the rows' landing_file
+    source_name: str  # the file's name as downloaded or fetched
+    rows: Normalised
+    readable: bool = True
+
+
+def normalise_file(path: Path, settings: Settings, now: datetime) -> LandedFile:
     name = str(path.relative_to(settings.landing_path))
-    envelope = orjson.loads(path.read_bytes())
-    if name.startswith("api/"):
-        return api_plays(envelope, name, now)
-    records, user_id = envelope["records"], envelope["user_id"]
-    if envelope["kind"] == "classic":
-        return classic_plays(records, user_id, settings.timezone, name, now)
-    return extended_plays(records, user_id, name, now)
+    try:
+        envelope = orjson.loads(path.read_bytes())
+        if name.startswith("api/"):
+            return LandedFile(name, path.name, landed.api_plays(envelope, name, now))
+        read = EXPORT_READERS.get(envelope["kind"])
+        if read is None:
+            raise ValueError(f"unknown export kind {envelope['kind']!r} (known: {', '.join(EXPORT_READERS)})")
+        rows = read(envelope["records"], envelope["user_id"], name, now)
+        return LandedFile(name, envelope.get("source_name") or path.name, rows)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # orjson's JSONDecodeError is a ValueError
+        log.error("Landing file %s cannot be read (%s): quarantined, tried again by the next load", path, exc)
+        rows = Normalised()
+        rows.reject(name, None, None, f"landing file cannot be read: {type(exc).__name__}: {exc}")
+        return LandedFile(name, path.name, rows, readable=False)
 
 
 def resolve_classic(spark: "SparkSession", settings: Settings, plays: list[dict]) -> tuple[int, int]:
@@ -131,12 +167,13 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def _replace_quarantine(spark: "SparkSession", files: list[str], rejected: list[dict]) -> None:
-    ensure_table(spark, QUARANTINE_TABLE, f"{QUARANTINE_SCHEMA}, quarantined_at timestamp")
+    ensure_table(spark, QUARANTINE_TABLE, f"{PLAYS_QUARANTINE_COLUMNS}, quarantined_at timestamp")
     names = ", ".join(sql_string(f) for f in files)
     spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where landing_file in ({names})")
     if rejected:
-        frame = pd.DataFrame(rejected, columns=["landing_file", "record_index", "raw_record", "reason"])
-        spark.createDataFrame(frame, schema=QUARANTINE_SCHEMA).createOrReplaceTempView("rejected_plays")
+        frame = pd.DataFrame(rejected, columns=column_names(PLAYS_QUARANTINE_COLUMNS))
+        frame["record_index"] = frame["record_index"].astype("Int64")
+        spark.createDataFrame(frame, schema=PLAYS_QUARANTINE_COLUMNS).createOrReplaceTempView("rejected_plays")
         spark.sql(f"insert into {BRONZE_DATABASE}.{QUARANTINE_TABLE} select *, current_timestamp() from rejected_plays")
 
 
@@ -148,41 +185,49 @@ def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
         return _load_plays(spark, settings)
 
 
+def _merge_kind(spark: "SparkSession", table: str, rows: list[dict], ddl_columns: str) -> MergeResult | None:
+    if not rows:
+        return None
+    frame = _frame(_dedupe(rows), column_names(ddl_columns))
+    partitioning = PARTITIONS.get(table)
+    return merge_new_rows(
+        spark, table, frame, ddl_columns, ["play_id"], partitioning, key_implies=("user_id",) if partitioning else ()
+    )
+
+
+def _quarantine_reasons(files: list[LandedFile]) -> dict[str, Counter[str]]:
+    """Per landed file's original name, its quarantined records by reason (the reason's text before any ':')."""
+    reasons: dict[str, Counter[str]] = {}
+    for file in files:
+        for rejected in file.rows.rejected:
+            reasons.setdefault(file.source_name, Counter())[rejected["reason"].split(":")[0]] += 1
+    return reasons
+
+
 def _load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
     files = pending_landing_files(settings)
     ensure_bronze_database(spark)
     ensure_table(spark, TABLE, f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp", PARTITIONS[TABLE])
-    ensure_table(spark, PODCAST_TABLE, f"{PODCAST_SCHEMA}, loaded_at timestamp")
+    ensure_table(spark, PODCAST_TABLE, f"{PODCAST_HISTORY_COLUMNS}, loaded_at timestamp")
+    ensure_table(spark, AUDIOBOOK_TABLE, f"{AUDIOBOOK_HISTORY_COLUMNS}, loaded_at timestamp")
     if not files:
         return PlaysLoad(0, None, None, 0)
     now = datetime.now(UTC)
+    read = [normalise_file(path, settings, now) for path in files]
     batch = Normalised()
-    for path in files:
-        part = normalise_file(path, settings, now)
-        batch.plays += part.plays
-        batch.podcasts += part.podcasts
-        batch.rejected += part.rejected
+    for file in read:
+        batch.add(file.rows)
     log.info(
-        "%d files: %d plays, %d podcast plays, %d rejected",
-        len(files),
-        len(batch.plays),
-        len(batch.podcasts),
-        len(batch.rejected),
-    )
+        "%d files: %d music plays, %d podcast plays, %d audiobook plays, %d records quarantined",
+        len(files), len(batch.plays), len(batch.podcasts), len(batch.audiobooks), len(batch.rejected),
+    )  # fmt: skip
     resolved, unresolved = resolve_classic(spark, settings, batch.plays)
-    plays = None
-    if batch.plays:
-        frame = _frame(_dedupe(batch.plays), PLAY_COLUMNS)
-        plays = merge_new_rows(
-            spark, TABLE, frame, LISTENING_HISTORY_COLUMNS, ["play_id"], PARTITIONS[TABLE], key_implies=("user_id",)
-        )
-    podcasts = None
-    if batch.podcasts:
-        podcast_columns = [c.split()[0] for c in PODCAST_SCHEMA.split(", ")]
-        frame = _frame(_dedupe(batch.podcasts), podcast_columns)
-        podcasts = merge_new_rows(spark, PODCAST_TABLE, frame, PODCAST_SCHEMA, ["play_id"])
-    names = [str(f.relative_to(settings.landing_path)) for f in files]
-    _replace_quarantine(spark, names, batch.rejected)
-    done = set(read_json(_manifest(settings), []) or []) | set(names)
+    plays = _merge_kind(spark, TABLE, batch.plays, LISTENING_HISTORY_COLUMNS)
+    podcasts = _merge_kind(spark, PODCAST_TABLE, batch.podcasts, PODCAST_HISTORY_COLUMNS)
+    audiobooks = _merge_kind(spark, AUDIOBOOK_TABLE, batch.audiobooks, AUDIOBOOK_HISTORY_COLUMNS)
+    _replace_quarantine(spark, [file.name for file in read], batch.rejected)
+    done = set(read_json(_manifest(settings), []) or []) | {file.name for file in read if file.readable}
     write_json(_manifest(settings), sorted(done), mode=0o600)
-    return PlaysLoad(len(files), plays, podcasts, len(batch.rejected), resolved, unresolved)
+    return PlaysLoad(
+        len(files), plays, podcasts, len(batch.rejected), resolved, unresolved, audiobooks, _quarantine_reasons(read)
+    )

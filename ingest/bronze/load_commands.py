@@ -28,6 +28,7 @@ def _echo_plays(result) -> None:
             [
                 _merged("bronze.listening_history_bronze", result.plays),
                 _merged("bronze.podcast_history_bronze", result.podcasts),
+                _merged("bronze.audiobook_history_bronze", result.audiobooks),
             ]
         )
         + f"; {result.quarantined} records quarantined in bronze.listening_history_quarantine"
@@ -38,6 +39,9 @@ def _echo_plays(result) -> None:
             else ""
         )
     )
+    for source_name, reasons in sorted(result.quarantine_reasons.items()):
+        counted = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+        typer.echo(f"  quarantined from {source_name}: {counted}")
 
 
 def load_plays_command() -> None:

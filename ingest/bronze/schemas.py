@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from ingest.catalog.schema import AUDIO_FEATURE_DDL
 from ingest.catalog.schema import SPARK_SCHEMA as KAGGLE_CATALOG_COLUMNS
 
-# One row per play, from the recently-played API or a privacy export. Partitioned by the month of played_date.
-# Key: play_id = sha256 of user_id | played_at (UTC, ms) | track_uri-or-"artist|title" (see ingest.plays).
+# One row per music play, from the recently-played API or a privacy export. Partitioned by the month of
+# played_date. Key: play_id = sha256 of user_id | played_at (UTC, ms) | track_uri-or-"artist|title" (see
+# ingest.landing.plays). media_type: 'audio', or 'video' for music videos (Streaming_History_Video_*.json).
 LISTENING_HISTORY_COLUMNS = (
     "play_id string, user_id string, played_at timestamp, played_date date, "
     "track_id string, track_name string, artist_name string, album_name string, "
@@ -18,8 +19,31 @@ LISTENING_HISTORY_COLUMNS = (
     "reason_start string, reason_end string, skipped boolean, shuffle boolean, offline boolean, "
     "platform string, conn_country string, context_type string, context_uri string, "
     "track_resolution string, "  # 'uri' | 'kaggle_match' | 'search' | 'unresolved:<reason>'
-    "landing_file string, row_hash string"
+    "landing_file string, row_hash string, media_type string"
 )
+
+# One row per podcast-episode play (extended exports, classic StreamingHistory_podcast_N.json, video podcasts).
+# Key: play_id = sha256 of user_id | played_at (UTC, ms) | episode uri, or show|episode|ms_played (classic).
+PODCAST_HISTORY_COLUMNS = (
+    "play_id string, user_id string, played_at timestamp, played_date date, episode_name string, "
+    "show_name string, episode_uri string, ms_played bigint, source string, reason_start string, "
+    "reason_end string, skipped boolean, shuffle boolean, offline boolean, platform string, "
+    "conn_country string, landing_file string, row_hash string, media_type string"
+)
+
+# One row per audiobook-chapter play (extended exports' audiobook_* fields, classic
+# StreamingHistory_audiobook_N.json). Key: play_id = sha256 of user_id | played_at (UTC, ms) | chapter uri, or
+# audiobook|chapter|ms_played.
+AUDIOBOOK_HISTORY_COLUMNS = (
+    "play_id string, user_id string, played_at timestamp, played_date date, audiobook_title string, "
+    "chapter_title string, author_name string, audiobook_uri string, chapter_uri string, ms_played bigint, "
+    "source string, reason_start string, reason_end string, skipped boolean, shuffle boolean, "
+    "offline boolean, platform string, conn_country string, landing_file string, row_hash string"
+)
+
+# Records of landed history that are no play: the landing file, the record's place in it, the record (personal
+# fields already dropped) and why it was not loaded.
+PLAYS_QUARANTINE_COLUMNS = "landing_file string, record_index bigint, raw_record string, reason string"
 
 # Track metadata per track id; real audio features when the Spotify endpoint answered (else null).
 TRACK_FEATURES_COLUMNS = (
@@ -37,9 +61,16 @@ SYNTHETIC_FEATURES_COLUMNS = (
 BRONZE_TABLES: dict[str, str] = {
     "kaggle_tracks_bronze": KAGGLE_CATALOG_COLUMNS,
     "listening_history_bronze": LISTENING_HISTORY_COLUMNS,
+    "podcast_history_bronze": PODCAST_HISTORY_COLUMNS,
+    "audiobook_history_bronze": AUDIOBOOK_HISTORY_COLUMNS,
     "my_tracks_features_bronze": TRACK_FEATURES_COLUMNS,
     "my_tracks_features_bronze_synthetic": SYNTHETIC_FEATURES_COLUMNS,
 }
+
+
+def column_names(ddl_columns: str) -> list[str]:
+    """The column names of a DDL column list ("a string, b bigint" -> ["a", "b"])."""
+    return [column.split()[0] for column in ddl_columns.split(", ")]
 
 
 @dataclass(frozen=True)

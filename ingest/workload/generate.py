@@ -76,7 +76,7 @@ def generate(
         if output_format == "extended":
             paths += write_extended(universe, plays, folder)
         elif output_format == "classic":
-            paths += write_classic(universe, plays, folder, spec.timezone)
+            paths += write_classic(universe, plays, folder)
         elif output_format == "api":
             paths += write_api(universe, plays, folder)
         else:

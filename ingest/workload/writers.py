@@ -3,7 +3,7 @@
 - ``extended``: the privacy export's ``Streaming_History_Audio_<years>_<N>.json`` (UTC ``ts``, track URI,
   reasons, skip/shuffle/offline flags, and fake personal fields ``ip_addr``/``username`` that the importer
   must drop), rolled over every 10,000 records like Spotify's files.
-- ``classic``: ``StreamingHistory_music_<N>.json`` (local ``endTime`` minute, artist, track, msPlayed).
+- ``classic``: ``StreamingHistory_music_<N>.json`` (UTC ``endTime`` minute, artist, track, msPlayed).
 - ``api``: recently-played responses, 50 plays a page, newest first, with cursors and ``next``.
 - ``bronze``: parquet files with the columns of ``bronze.listening_history_bronze``.
 Every writer sorts and serialises deterministically, so the same seed gives byte-identical files.
@@ -87,9 +87,9 @@ def write_extended(universe: TrackUniverse, plays: ListenerPlays, folder: Path) 
     return paths
 
 
-def write_classic(universe: TrackUniverse, plays: ListenerPlays, folder: Path, timezone: str) -> list[Path]:
-    local = pd.to_datetime(plays.played_at_ms, unit="ms", utc=True).tz_convert(timezone)
-    end_time = local.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
+def write_classic(universe: TrackUniverse, plays: ListenerPlays, folder: Path) -> list[Path]:
+    ended = pd.to_datetime(plays.played_at_ms, unit="ms", utc=True)  # Spotify's endTime is the UTC minute
+    end_time = ended.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
     t = plays.track
     records = [
         {
@@ -223,6 +223,7 @@ BRONZE_SCHEMA = pa.schema(
         ("track_resolution", pa.string()),
         ("landing_file", pa.string()),
         ("row_hash", pa.string()),
+        ("media_type", pa.string()),
     ]
 )
 
@@ -269,6 +270,7 @@ def bronze_table(universe: TrackUniverse, plays: ListenerPlays, user_id: str | N
             for p, m, s, e in zip(play_id, plays.ms_played, plays.reason_start, plays.reason_end, strict=True)
         ]
     )
+    columns["media_type"] = ["audio"] * len(plays)
     return pa.table(columns, schema=BRONZE_SCHEMA)
 
 

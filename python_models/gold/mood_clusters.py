@@ -31,7 +31,7 @@ def model(dbt, session):
         F.round(F.sum("minutes_listened"), 3).alias("minutes_listened"),
         F.round(F.avg("silhouette"), 6).alias("silhouette"),
         F.count("silhouette").alias("silhouette_sample_sessions"),
-        *[F.round(F.sum(F.col(s) * featured_plays) / F.sum(featured_plays), 6).alias(s) for s in SHARES],
+        *[F.round(F.try_divide(F.sum(F.col(s) * featured_plays), F.sum(featured_plays)), 6).alias(s) for s in SHARES],
     )
     overall = sessions.agg(
         F.round(F.avg("silhouette"), 6).alias("overall_silhouette"),
@@ -40,7 +40,7 @@ def model(dbt, session):
     )
     return (
         clusters.crossJoin(overall)
-        .withColumn("share_of_sessions", F.round(F.col("sessions") / F.col("total_sessions"), 6))
+        .withColumn("share_of_sessions", F.round(F.try_divide(F.col("sessions"), F.col("total_sessions")), 6))
         .drop("total_sessions")
         .orderBy("cluster_id")
     )

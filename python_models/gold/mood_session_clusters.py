@@ -53,9 +53,10 @@ def session_features(plays):
     """One row per session that has featured plays: ms_played-weighted features, sizes, feature shares."""
     featured = F.col("has_features")
     weight = F.when(featured, F.greatest(F.col("ms_played"), F.lit(1)))
-    weighted = [(F.sum(F.col(name) * weight) / F.sum(weight)).alias(name) for name in CLUSTER_FEATURES]
+    weighted = [F.try_divide(F.sum(F.col(name) * weight), F.sum(weight)).alias(name) for name in CLUSTER_FEATURES]
+    featured_plays = F.count(F.when(featured, 1))
     shares = [
-        (F.count(F.when(F.col("feature_source") == source, 1)) / F.count(F.when(featured, 1))).alias(
+        F.try_divide(F.count(F.when(F.col("feature_source") == source, 1)), featured_plays).alias(
             f"share_features_{short}"
         )
         for source, short in FEATURE_SOURCES.items()
