@@ -25,17 +25,30 @@
 {%- endmacro %}
 
 {#
-    Per listener with rows of `silver` built after `watermark` (a timestamp literal): their user_id and the
-    least value of `since_expression` over those rows, as a string. An incremental Gold model recomputes each
-    such listener from there on, with literal filters Delta and Spark apply while scanning Silver.
+    Per listener with rows changed since a watermark in any of `changes`, the least value of `since_template`
+    (a SQL expression with `{}` where the row's date or time goes) over those rows, as a string. Each change is
+    (relation, changed column, watermark literal, date or time expression), e.g. Silver's rows by `built_at`.
+    An incremental Gold model recomputes each such listener from there on, with literal filters Delta and Spark
+    apply while scanning.
 #}
-{% macro listeners_built_since(silver, watermark, since_expression) -%}
+{% macro listeners_changed_since(changes, since_template='{}') -%}
     {%- set query -%}
-        select user_id, cast(min({{ since_expression }}) as string) as since
-        from {{ silver }}
-        where built_at > {{ watermark }}
+        select user_id, cast(min({{ since_template | replace('{}', 'changed_since') }}) as string) as since
+        from (
+            {%- for relation, changed_column, watermark, since_expression in changes %}
+                select user_id, {{ since_expression }} as changed_since
+                from {{ relation }}
+                where {{ changed_column }} > {{ watermark }}
+                {{- "\n                union all" if not loop.last }}
+            {%- endfor %}
+        )
         group by user_id
         order by user_id
     {%- endset -%}
     {%- do return(run_query(query).rows) -%}
+{%- endmacro %}
+
+{#- The local date of a UTC timestamp column in the listener's timezone. -#}
+{% macro local_date(column, timezone) -%}
+    to_date(from_utc_timestamp({{ column }}, '{{ timezone }}'))
 {%- endmacro %}

@@ -8,7 +8,10 @@ CRITICAL = "critical"
 WARNING = "warning"
 SEVERITIES = (CRITICAL, WARNING)
 CHECK_KINDS = ("not_null", "unique", "range", "not_in_future", "accepted_values", "coverage", "missing_table")
-COVERAGE_SHARES = ("overall", "spotify_api", "kaggle", "synthetic")
+# Shares of Silver's plays with features: over all plays and per feature source, and per listener as a share of
+# plays and of listening time.
+COVERAGE_SHARES = ("overall", "spotify_api", "kaggle", "synthetic", "listener_plays", "listener_minutes")
+STOP_BELOW = "stop_below"
 
 
 class QualityConfigError(ValueError):
@@ -27,6 +30,8 @@ class GateConfig:
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     future_tolerance_minutes: float = 10.0
     coverage: dict[str, Bounds] = field(default_factory=dict)
+    # A listener whose share of listening time with features is below this fails the gate critically (0: never).
+    coverage_stop_below: float = 0.0
 
     def severity_of(self, table: str, check_id: str, kind: str) -> str:
         """The override for this table's check, else the severity of its kind."""
@@ -59,13 +64,16 @@ def parse_config(raw: dict, source: str) -> GateConfig:
         table: {check: _severity(value, f"{source}: overrides.{table}.{check}") for check, value in checks.items()}
         for table, checks in raw.get("overrides", {}).items()
     }
-    coverage_raw = raw.get("coverage", {})
+    coverage_raw = dict(raw.get("coverage", {}))
+    stop_below = coverage_raw.pop(STOP_BELOW, 0.0)
+    if not isinstance(stop_below, int | float) or not 0 <= stop_below <= 1:
+        raise QualityConfigError(f"{source}: coverage.{STOP_BELOW} = {stop_below!r}: must be a share between 0 and 1")
     unknown = set(coverage_raw) - set(COVERAGE_SHARES)
     if unknown:
         raise QualityConfigError(f"{source}: unknown coverage shares {sorted(unknown)}; known: {COVERAGE_SHARES}")
     coverage = {name: _bounds(coverage_raw.get(name, {}), f"{source}: coverage.{name}") for name in COVERAGE_SHARES}
     tolerance = raw.get("timestamps", {}).get("future_tolerance_minutes", 10)
-    return GateConfig(severity, overrides, float(tolerance), coverage)
+    return GateConfig(severity, overrides, float(tolerance), coverage, float(stop_below))
 
 
 def load_config(path: Path) -> GateConfig:

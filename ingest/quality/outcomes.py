@@ -24,10 +24,12 @@ class Outcome:
     observed_number: float | None = None  # the observed statistic of aggregate checks (a coverage share)
     unexpected_count: int | None = None
     element_count: int | None = None
+    user_id: str | None = None  # the listener of a per-listener check
 
     def summary(self) -> str:
         status = "ok" if self.success else self.severity.upper()
-        return f"{status:8} {self.table}  {self.check_id} ({self.expectation}): {self.observed}"
+        listener = f" listener {self.user_id}" if self.user_id else ""
+        return f"{status:8} {self.table}  {self.check_id}{listener} ({self.expectation}): {self.observed}"
 
 
 @dataclass
@@ -116,4 +118,5 @@ def from_gx_result(table: str, check: Check, gx_result: Any) -> Outcome:
         observed_number=_number(result.get("observed_value")),
         unexpected_count=result.get("unexpected_count"),
         element_count=result.get("element_count"),
+        user_id=check.user_id,
     )

@@ -11,9 +11,10 @@ from ingest.config import Settings
 from ingest.quality import docs_assets, gx_context, history
 from ingest.quality.gate_config import load_config
 from ingest.quality.outcomes import Outcome, ValidationReport, from_gx_result, missing_table
-from ingest.quality.suites import TableSuite, layer_suites
+from ingest.quality.suites import SILVER, TableSuite, layer_suites, listener_coverage_suite
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,34 @@ def table_frame(spark: "SparkSession", suite: TableSuite) -> "DataFrame":
     return frame
 
 
-def validate_suite(spark: "SparkSession", context: object, suite: TableSuite) -> list[Outcome]:
+def listener_coverage(spark: "SparkSession", table: str) -> "pd.DataFrame":
+    """One row per listener of ``table`` (Silver): plays and listening time, with features and in all, and the
+    shares (``coverage_plays``, ``coverage_minutes``; NaN for a listener whose plays all lasted 0 ms)."""
+    frame = spark.sql(
+        f"""
+        select user_id, count(*) as plays, count(feature_source) as featured_plays,
+               sum(ms_played) as ms_played,
+               sum(case when feature_source is not null then ms_played else 0 end) as featured_ms
+        from {table}
+        where user_id is not null
+        group by user_id
+        order by user_id
+        """
+    ).toPandas()
+    frame["coverage_plays"] = frame["featured_plays"] / frame["plays"]
+    frame["coverage_minutes"] = (frame["featured_ms"] / frame["ms_played"].where(frame["ms_played"] > 0)).astype(float)
+    return frame
+
+
+def validate_suite(
+    spark: "SparkSession", context: object, suite: TableSuite, frame: "DataFrame | pd.DataFrame | None" = None
+) -> list[Outcome]:
     started = time.monotonic()
-    results = gx_context.run_checkpoint(context, suite, table_frame(spark, suite))
-    checks = {check.check_id: check for check in suite.checks}
-    outcomes = [
-        from_gx_result(suite.table, checks[result.expectation_config.meta["check_id"]], result) for result in results
-    ]
+    results = gx_context.run_checkpoint(context, suite, table_frame(spark, suite) if frame is None else frame)
+    checks = {(check.check_id, check.user_id): check for check in suite.checks}
+    outcomes = [from_gx_result(suite.table, checks[gx_context.check_key(result)], result) for result in results]
     failed = sum(not outcome.success for outcome in outcomes)
-    log.info("%s: %d checks, %d failed, %.1f s", suite.table, len(outcomes), failed, time.monotonic() - started)
+    log.info("%s: %d checks, %d failed, %.1f s", suite.name, len(outcomes), failed, time.monotonic() - started)
     return outcomes
 
 
@@ -63,6 +83,11 @@ def validate_layer(
             log.info("Opening the Great Expectations context in %s", settings.quality_path)
             context = gx_context.open_context(settings.quality_path)
         report.outcomes.extend(validate_suite(spark, context, suite))
+        if layer == SILVER:
+            coverage = listener_coverage(spark, suite.table)
+            per_listener = listener_coverage_suite(suite.table, list(coverage["user_id"]), config)
+            if per_listener.checks:
+                report.outcomes.extend(validate_suite(spark, context, per_listener, coverage))
     docs = gx_context.docs_dir(settings.quality_path)
     if context is not None and (docs / "index.html").is_file():
         pages = docs_assets.make_offline(docs)

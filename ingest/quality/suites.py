@@ -1,4 +1,5 @@
-"""The expectation suites, in code: one per Bronze table and one for Silver ``listening_with_features``.
+"""The expectation suites, in code: one per Bronze table and two for Silver ``listening_with_features`` (its rows,
+and its feature coverage per listener, a suite made per run for the listeners the table holds).
 
 A suite is plain data (check id, kind, Great Expectations expectation name and arguments); the runner turns
 it into Great Expectations objects, so importing this module stays cheap. Severity comes from the config
@@ -6,10 +7,12 @@ it into Great Expectations objects, so importing this module stays cheap. Severi
 """
 
 import datetime as dt
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.catalog.schema import VALID_RANGES
-from ingest.quality.gate_config import GateConfig
+from ingest.quality.gate_config import CRITICAL, GateConfig
 
 BRONZE = "bronze"
 SILVER = "silver"
@@ -20,8 +23,12 @@ AUDIO_FEATURES = (
     "loudness", "tempo", "key", "mode", "time_signature",
 )  # fmt: skip
 PLAY_SOURCES = ["api", "export_extended", "export_classic"]
+EXPORT_SOURCES = ["export_extended", "export_classic"]
+MEDIA_TYPES = ["audio", "video"]
 FEATURE_SOURCES = ["spotify_api", "kaggle", "synthetic"]
 MAX_PLAY_MS = VALID_RANGES["duration_ms"][1]
+TABLE_COVERAGE_SHARES = ("overall", *FEATURE_SOURCES)
+LISTENER_COVERAGE = "feature coverage per listener"
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,8 @@ class Check:
     kind: str  # one of gate_config.CHECK_KINDS
     expectation: str  # Great Expectations class name in great_expectations.expectations
     kwargs: dict
-    severity: str = ""
+    severity: str = ""  # set from the config by kind (or override), unless the check is made with one
+    user_id: str | None = None  # the listener a per-listener check is about
 
 
 @dataclass(frozen=True)
@@ -40,9 +48,15 @@ class TableSuite:
     checks: tuple[Check, ...]
     # Columns added before validation (name -> Spark SQL expression), e.g. 0/1 flags whose mean is a share.
     derived_columns: dict[str, str] = field(default_factory=dict)
+    scope: str = ""  # what of the table the suite checks when not its rows, e.g. "feature coverage per listener"
+
+    @property
+    def name(self) -> str:
+        """The suite's name in Great Expectations and its Data Docs."""
+        return f"{self.table} ({self.scope})" if self.scope else self.table
 
     def on_table(self, table: str) -> "TableSuite":
-        return TableSuite(self.layer, table, self.checks, self.derived_columns)
+        return TableSuite(self.layer, table, self.checks, self.derived_columns, self.scope)
 
 
 def not_null(column: str) -> Check:
@@ -98,6 +112,35 @@ def coverage_share(name: str, flag_column: str, config: GateConfig) -> Check:
     )
 
 
+def listener_share(name: str, column: str, user_id: str, low: float | None, severity: str = "") -> Check:
+    """The mean of ``column`` over the listener's row of the per-listener coverage frame (one row: the share)."""
+    arguments = {
+        "column": column,
+        "min_value": low if low is not None else 0.0,  # always record the share
+        "row_condition": f"user_id=={json.dumps(user_id)}",
+        "condition_parser": "pandas",
+    }
+    return Check(f"coverage.{name}", "coverage", "ExpectColumnMeanToBeBetween", arguments, severity, user_id)
+
+
+def listener_coverage_suite(table: str, user_ids: list[str], config: GateConfig) -> TableSuite:
+    """Per listener of ``table``: the share of plays (``coverage_plays``) and of listening time
+    (``coverage_minutes``) with features, warnings by default; with ``coverage.stop_below`` set, a critical check
+    of the listening-time share against it. Validated on the frame ``quality.runner.listener_coverage`` makes."""
+    plays, minutes, stop = (
+        config.coverage["listener_plays"].min,
+        config.coverage["listener_minutes"].min,
+        config.coverage_stop_below,
+    )
+    checks: list[Check] = []
+    for user_id in user_ids:
+        checks.append(listener_share("listener_plays", "coverage_plays", user_id, plays))
+        checks.append(listener_share("listener_minutes", "coverage_minutes", user_id, minutes))
+        if stop > 0:
+            checks.append(listener_share("stop_below", "coverage_minutes", user_id, stop, severity=CRITICAL))
+    return with_severity(TableSuite(SILVER, table, tuple(checks), scope=LISTENER_COVERAGE), config)
+
+
 def _kaggle_tracks(config: GateConfig, now: dt.datetime) -> TableSuite:
     return TableSuite(
         BRONZE,
@@ -128,6 +171,24 @@ def _listening_history(config: GateConfig, now: dt.datetime) -> TableSuite:
             not_in_future("played_at", now, config.future_tolerance_minutes),
             in_range("ms_played", 0, MAX_PLAY_MS),
             accepted("source", PLAY_SOURCES),
+            accepted("media_type", MEDIA_TYPES),
+        ),
+    )
+
+
+def _spoken_word(table: str) -> Callable[[GateConfig, dt.datetime], TableSuite]:
+    """The suite of a table of podcast-episode or audiobook-chapter plays: keys, times, durations, sources."""
+    return lambda config, now: TableSuite(
+        BRONZE,
+        f"bronze.{table}",
+        (
+            not_null("play_id"),
+            unique("play_id"),
+            not_null("user_id"),
+            not_null("played_at"),
+            not_in_future("played_at", now, config.future_tolerance_minutes),
+            in_range("ms_played", 0, MAX_PLAY_MS),
+            accepted("source", EXPORT_SOURCES),
         ),
     )
 
@@ -176,24 +237,38 @@ def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite
             *feature_ranges({"key": "musical_key", "mode": "musical_mode"}),
             accepted("source", PLAY_SOURCES),
             accepted("feature_source", FEATURE_SOURCES),
-            *(coverage_share(name, f"coverage_{name}", config) for name in ("overall", *FEATURE_SOURCES)),
+            *(coverage_share(name, f"coverage_{name}", config) for name in TABLE_COVERAGE_SHARES),
         ),
         flags,
     )
 
 
 SUITE_BUILDERS = {
-    BRONZE: (_kaggle_tracks, _listening_history, _track_features, _synthetic_features),
+    BRONZE: (
+        _kaggle_tracks,
+        _listening_history,
+        _spoken_word("podcast_history_bronze"),
+        _spoken_word("audiobook_history_bronze"),
+        _track_features,
+        _synthetic_features,
+    ),
     SILVER: (_listening_with_features,),
 }
 
 
 def with_severity(suite: TableSuite, config: GateConfig) -> TableSuite:
     checks = tuple(
-        Check(c.check_id, c.kind, c.expectation, c.kwargs, config.severity_of(suite.table, c.check_id, c.kind))
+        Check(
+            c.check_id,
+            c.kind,
+            c.expectation,
+            c.kwargs,
+            c.severity or config.severity_of(suite.table, c.check_id, c.kind),
+            c.user_id,
+        )
         for c in suite.checks
     )
-    return TableSuite(suite.layer, suite.table, checks, suite.derived_columns)
+    return TableSuite(suite.layer, suite.table, checks, suite.derived_columns, suite.scope)
 
 
 def layer_suites(layer: str, config: GateConfig, now: dt.datetime | None = None) -> list[TableSuite]:

@@ -22,6 +22,7 @@ WELLBEING_COLUMNS = [
     "user_id", "period_type", "period_start", "minutes_listened", "plays", "valence_weighted",
     "energy_weighted", "mood_variability", "late_night_share", "repeat_share", "skip_rate",
     "share_features_real", "share_features_kaggle", "share_features_synthetic", "share_no_features",
+    "feature_coverage_plays", "feature_coverage_minutes", "podcast_minutes", "audiobook_minutes",
 ]  # fmt: skip
 TEMPORAL_COLUMNS = ["user_id", "day_of_week", "hour_of_day", "minutes_listened", "plays", "mean_valence", "mean_energy"]
 CLUSTER_COLUMNS = [
@@ -47,6 +48,7 @@ SILVER_COLUMNS = [
     "user_id",
     "track_name",
     "artist_name",
+    "ms_played",
     "minutes_played",
     "played_date_local",
     "skipped",
@@ -128,10 +130,14 @@ def _select(columns: list[str]):
 
 
 def _listening_summary_sql(table: str) -> str:
-    """Per listener: volume, dates, skip rate over plays whose skip flag is known, feature provenance."""
+    """Per listener: volume, dates, skip rate over plays whose skip flag is known, feature provenance and coverage
+    (the share of plays and of listening time with features; null coverage of time for 0 ms in all)."""
     share = "avg(case when {cond} then 1.0 else 0.0 end)"
+    featured_ms = "sum(case when feature_source is not null then ms_played else 0 end)"
     return f"""
         select user_id, count(*) as plays, sum(minutes_played) as minutes_listened,
+               avg(case when feature_source is not null then 1.0 else 0.0 end) as feature_coverage_plays,
+               try_divide({featured_ms}, sum(ms_played)) as feature_coverage_minutes,
                min(played_date_local) as first_day, max(played_date_local) as last_day,
                count(skipped) as plays_skip_known,
                avg(case when skipped then 1.0 when not skipped then 0.0 end) as skip_rate,

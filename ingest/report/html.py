@@ -26,6 +26,8 @@ padding:.5em .8em}.unavailable{background:#f6f6f6;border:1px dashed #aaa;padding
 table{border-collapse:collapse;width:100%;font-size:.88em}th,td{border-bottom:1px solid #e5e5e5;padding:3px 6px;
 text-align:left;vertical-align:top}td.num,th.num{text-align:right}svg{max-width:100%;height:auto;display:block}
 nav a{margin-right:.8em}.key span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
+.little-data svg,.little-data table{opacity:.4;filter:grayscale(1)}.note{background:#f6f6f6;border-left:4px solid #999;
+padding:.4em .8em;color:#444;font-size:.92em}
 """
 PROVENANCE_KEY = "".join(
     f'<span style="background:{colour}"></span>{kind}' for kind, colour in charts.PROVENANCE_COLOURS.items()
@@ -92,20 +94,66 @@ def section(key: str, content: list[str], sentence: str | None) -> str:
     )
 
 
-def summary_line(listening: TableRead) -> str:
+def summary_line(listening: TableRead, weekly: pd.DataFrame) -> str:
+    """Music plays, minutes, dates, skips and feature coverage; podcast and audiobook minutes apart."""
     rows = listening.rows()
+    spoken = spoken_word(weekly)
     if rows.empty:
-        return unavailable(listening)
+        return f'<p class="meta">No music plays; {escape(spoken)}.</p>' if spoken else unavailable(listening)
     row = rows.iloc[0]
     skip = (
         f"skip rate {row['skip_rate']:.0%} over the {int(row['plays_skip_known']):,} plays where it is known"
         if pd.notna(row["skip_rate"])
         else "skip rate unknown (no source reported skips)"
     )
-    return (
-        f'<p class="meta">{int(row["plays"]):,} plays, {float(row["minutes_listened"]):,.0f} minutes, '
-        f"{row['first_day']:%Y-%m-%d} to {row['last_day']:%Y-%m-%d}; {escape(skip)}.</p>"
+    coverage = (
+        f"audio features behind {float(row['feature_coverage_plays']):.0%} of the plays and "
+        f"{share_text(row['feature_coverage_minutes'])} of the listening time"
     )
+    extra = f"; besides music, {spoken}" if spoken else ""
+    return (
+        f'<p class="meta">{int(row["plays"]):,} music plays, {float(row["minutes_listened"]):,.0f} minutes, '
+        f"{row['first_day']:%Y-%m-%d} to {row['last_day']:%Y-%m-%d}; {escape(skip)}; {escape(coverage)}"
+        f"{escape(extra)}.</p>"
+    )
+
+
+def share_text(value: object) -> str:
+    return f"{float(value):.0%}" if value is not None and pd.notna(value) else "none (0 ms recorded)"
+
+
+def spoken_word(weekly: pd.DataFrame) -> str:
+    """ "12 minutes of podcasts and 3 of audiobooks" over the listener's weeks, or "" when there are none."""
+    if weekly.empty:
+        return ""
+    parts = [
+        f"{total:,.0f} minutes of {kind}"
+        for column, kind in (("podcast_minutes", "podcasts"), ("audiobook_minutes", "audiobooks"))
+        if (total := float(pd.to_numeric(weekly[column], errors="coerce").fillna(0).sum())) > 0
+    ]
+    return " and ".join(parts)
+
+
+def coverage_of_time(listening: TableRead) -> float | None:
+    """The listener's share of listening time with audio features (None when unknown)."""
+    rows = listening.rows()
+    if rows.empty or "feature_coverage_minutes" not in rows.columns:
+        return None
+    value = rows["feature_coverage_minutes"].iloc[0]
+    return float(value) if pd.notna(value) else None
+
+
+def resting_on_features(content: str, coverage: float | None, below: float, grey: bool = True) -> str:
+    """``content`` (a feature-based chart or table) as it is, or greyed out (``grey``) with a note saying how
+    little listening time its audio features cover when that share is below ``below``."""
+    if coverage is not None and coverage >= below:
+        return content
+    share = "none" if coverage is None else f"only {coverage:.0%}"
+    note = (
+        f'<p class="note" data-note="little-data">Rests on little data: audio features cover {share} of this '
+        f"listener's listening time (below {below:.0%}), so the mood figures here describe few of the plays.</p>"
+    )
+    return f'<div class="little-data">{note}{content}</div>' if grey else f"{note}{content}"
 
 
 def recommendations_table(read: TableRead) -> str:
@@ -183,9 +231,16 @@ def sources_panel(data: ReportData) -> str:
     )
 
 
-def user_page(user_id: str, data: ReportData, generated_at: str) -> str:
-    """The report of one listener; ``data`` is already restricted to them (``ReportData.for_user``)."""
+def user_page(user_id: str, data: ReportData, generated_at: str, little_data_below: float = 0.5) -> str:
+    """The report of one listener; ``data`` is already restricted to them (``ReportData.for_user``). Charts that
+    rest on audio features are greyed out with a note when features cover less than ``little_data_below`` of
+    the listener's listening time."""
     daily, weekly = periods(data.wellbeing, "day"), periods(data.wellbeing, "week")
+    coverage = coverage_of_time(data.listening)
+
+    def featured(content: str, grey: bool = True) -> str:
+        return resting_on_features(content, coverage, little_data_below, grey)
+
     temporal, sessions = data.temporal.rows(), data.sessions.rows()
     clusters, recommendations = data.clusters.rows(), data.recommendations.rows()
     artists = top_items(data.top_artists, lambda row: str(row["artist_name"]))
@@ -199,7 +254,7 @@ def user_page(user_id: str, data: ReportData, generated_at: str) -> str:
         section(
             "descriptive",
             [
-                summary_line(data.listening),
+                summary_line(data.listening, weekly),
                 chart_block("Minutes by weekday and hour", data.temporal, temporal, charts.heatmap),
                 chart_block("Top artists by minutes", data.top_artists, artists,
                             lambda f: charts.top_bars(f, "top-artists", "Top artists by minutes")),
@@ -210,24 +265,25 @@ def user_page(user_id: str, data: ReportData, generated_at: str) -> str:
         ),
         section(
             "diagnostic",
-            [chart_block("Wellbeing indicators per week", data.wellbeing, weekly, charts.weekly_indicators)],
+            [featured(chart_block("Wellbeing indicators per week", data.wellbeing, weekly, charts.weekly_indicators),
+                      grey=False)],
             interpret.diagnostic(weekly) if not weekly.empty else None,
         ),
         section(
             "predictive",
-            [chart_block("Valence and energy per day, 7-day rolling means", data.wellbeing, daily,
-                         charts.mood_over_time)],
+            [featured(chart_block("Valence and energy per day, 7-day rolling means", data.wellbeing, daily,
+                                  charts.mood_over_time))],
             interpret.predictive(daily) if not daily.empty else None,
         ),
         section(
             "prescriptive",
-            ["<h3>Recommended tracks and why</h3>", recommendations_table(data.recommendations)],
+            ["<h3>Recommended tracks and why</h3>", featured(recommendations_table(data.recommendations))],
             interpret.prescriptive(recommendations),
         ),
         section(
             "cognitive",
-            [chart_block("Your sessions among the mood states", data.sessions, sessions,
-                         lambda f: charts.mood_clusters(f, clusters))],
+            [featured(chart_block("Your sessions among the mood states", data.sessions, sessions,
+                                  lambda f: charts.mood_clusters(f, clusters)))],
             interpret.cognitive(sessions, clusters),
         ),
         provenance_panel(provenance),
@@ -243,13 +299,14 @@ def overview_page(data: ReportData, files: dict[str, str], generated_at: str) ->
     for user_id in data.users():
         mine = listening[listening["user_id"] == user_id] if not listening.empty else listening
         if mine.empty:
-            facts = '<td colspan="6">no Silver rows yet</td>'
+            facts = '<td colspan="7">no music plays in Silver</td>'
         else:
             r = mine.iloc[0]
             skip = f"{r['skip_rate']:.0%}" if pd.notna(r["skip_rate"]) else "unknown"
             facts = (
                 f'<td class="num">{int(r["plays"]):,}</td><td class="num">{float(r["minutes_listened"]):,.0f}</td>'
                 f'<td>{r["first_day"]:%Y-%m-%d} to {r["last_day"]:%Y-%m-%d}</td><td class="num">{skip}</td>'
+                f'<td class="num">{share_text(r["feature_coverage_minutes"])}</td>'
                 f'<td class="num">{float(r["share_features_synthetic"]):.0%}</td>'
                 f"<td>{charts.provenance_bar(weighted_shares(mine, None) or {}, 'provenance')}</td>"
             )
@@ -257,7 +314,9 @@ def overview_page(data: ReportData, files: dict[str, str], generated_at: str) ->
         rows.append(f"<tr><td>{link}</td>{facts}</tr>")
     table = (
         '<table data-table="listeners"><thead><tr><th>Listener</th><th class="num">Plays</th>'
-        '<th class="num">Minutes</th><th>Period</th><th class="num">Skip rate</th><th class="num">Synthetic</th>'
+        '<th class="num">Minutes</th><th>Period</th><th class="num">Skip rate</th>'
+        '<th class="num" title="share of listening time with audio features">Features (time)</th>'
+        '<th class="num">Synthetic</th>'
         f"<th>Feature provenance</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         if rows
         else '<p class="unavailable">Not available yet: no listener appears in Silver or Gold.</p>'

@@ -28,14 +28,16 @@ def user_file_name(user_id: str) -> str:
     return f"{USER_PREFIX}{readable}-{digest}.html"
 
 
-def write_reports(data: ReportData, out_dir: Path, generated_at: str) -> list[Path]:
-    """Write the overview and one page per listener; returns the paths, overview first."""
+def write_reports(data: ReportData, out_dir: Path, generated_at: str, little_data_below: float = 0.5) -> list[Path]:
+    """Write the overview and one page per listener; returns the paths, overview first. Feature-based charts of a
+    listener whose audio features cover less than ``little_data_below`` of their listening time are greyed out."""
     out_dir.mkdir(parents=True, exist_ok=True)
     users = data.users()
     files = {user_id: user_file_name(user_id) for user_id in users}
     written = [_write(out_dir / INDEX, overview_page(data, files, generated_at))]
     for user_id in users:
-        written.append(_write(out_dir / files[user_id], user_page(user_id, data.for_user(user_id), generated_at)))
+        page = user_page(user_id, data.for_user(user_id), generated_at, little_data_below)
+        written.append(_write(out_dir / files[user_id], page))
     current = {path.name for path in written}
     for stale in sorted(out_dir.glob(f"{USER_PREFIX}*.html")):
         if stale.name not in current:

@@ -15,7 +15,9 @@
 {%- set watermark = built_at_watermark() -%}
 {%- set changed_listeners = [('a-listener', '')] if var('sqlfluff_lint', false) else [] -%}
 {%- if watermark is not none -%}
-    {%- set changed_listeners = listeners_built_since(ref('listening_with_features'), watermark, 'played_at') -%}
+    {%- set changed_listeners = listeners_changed_since([
+        (ref('listening_with_features'), 'built_at', watermark, 'played_at'),
+    ]) -%}
 {%- endif %}
 
 with
@@ -59,6 +61,9 @@ final as (
         count(*) as plays,
         avg(valence) as mean_valence,
         avg(energy) as mean_energy,
+        try_divide(count(feature_source), count(*)) as feature_coverage_plays,
+        try_divide(sum(case when feature_source is not null then ms_played else 0 end), sum(ms_played))
+            as feature_coverage_minutes,
         {{ built_at() }} as built_at
     from plays_to_count
     group by user_id, day_of_week, hour_of_day

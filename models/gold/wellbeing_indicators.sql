@@ -1,13 +1,16 @@
 {#
-    Each listener's days and weeks (weeks start on Monday). The plays are first summed per listener, local
-    day and track: a week adds those day rows up per track, so a track's plays in the week beyond its first
-    are the week's repeats, and mood_variability, the sample standard deviation of the plays' valence, comes
-    from their count, sum and sum of squares.
+    Each listener's days and weeks (weeks start on Monday). The music plays are first summed per listener,
+    local day and track: a week adds those day rows up per track, so a track's plays in the week beyond its
+    first are the week's repeats, and mood_variability, the sample standard deviation of the plays' valence,
+    comes from their count, sum and sum of squares. Podcast and audiobook plays (spoken word) are summed per
+    listener and local day beside them: a day or week of spoken word only has a row with no music plays.
+    Every division is a try_divide: a period with no music, no listening time or no features gives null,
+    never an error (the server runs with ANSI SQL on).
 
     Incremental (MERGE on the period key): a run recomputes, per listener with Silver rows built since its
-    latest `built_at`, every day and week from the earliest week those rows fall in, and leaves the other
-    periods as they are; a full refresh computes them all. Silver only adds and rewrites plays, so a period
-    never loses its row.
+    latest `built_at` or spoken-word plays loaded since then, every day and week from the earliest week those
+    rows fall in, and leaves the other periods as they are; a full refresh computes them all. Silver and the
+    spoken-word plays only grow or are rewritten, so a period never loses its row.
 #}
 {{
     config(
@@ -18,22 +21,31 @@
     )
 }}
 
-{%- set additive = [
-    'plays', 'ms_played', 'valence_ms', 'valence_known_ms', 'energy_ms', 'energy_known_ms', 'valence_plays',
-    'valence_sum', 'valence_squares', 'late_night_plays', 'skip_known_plays', 'skipped_plays',
-    'real_feature_plays', 'kaggle_feature_plays', 'synthetic_feature_plays', 'no_feature_plays',
+{#- Sums over a listener-day-track (music) or a listener-day (spoken word), added up per period. #}
+{%- set music_additive = [
+    'plays', 'ms_played', 'featured_plays', 'featured_ms', 'valence_ms', 'valence_known_ms', 'energy_ms',
+    'energy_known_ms', 'valence_plays', 'valence_sum', 'valence_squares', 'late_night_plays', 'skip_known_plays',
+    'skipped_plays', 'real_feature_plays', 'kaggle_feature_plays', 'synthetic_feature_plays', 'no_feature_plays',
 ] -%}
+{%- set spoken_additive = ['podcast_plays', 'podcast_ms', 'audiobook_plays', 'audiobook_ms'] -%}
+{%- set additive = music_additive + spoken_additive -%}
 {%- set summed = [] -%}
 {%- for column in additive -%}
     {%- do summed.append('sum(' ~ column ~ ') as ' ~ column) -%}
 {%- endfor -%}
+{%- set timezone = var('listener_timezone') -%}
 {%- set watermark = built_at_watermark() -%}
-{#- Per listener with newly built plays, the Monday of the earliest week they fall in (a sample when linting). -#}
+{#- Per listener with newly built music plays or newly loaded spoken-word plays, the Monday of the earliest week
+    they fall in (a sample when linting). Spoken word is read from staging by when it was loaded, less the lookback
+    Silver uses for clock steps. -#}
 {%- set first_changed_weeks = [('a-listener', '2026-01-05')] if var('sqlfluff_lint', false) else [] -%}
 {%- if watermark is not none -%}
-    {%- set first_changed_weeks = listeners_built_since(
-        ref('listening_with_features'), watermark, "cast(date_trunc('week', played_date_local) as date)"
-    ) -%}
+    {%- set loaded_since = watermark ~ ' - interval ' ~ (var('incremental_lookback_minutes') | int) ~ ' minutes' -%}
+    {%- set first_changed_weeks = listeners_changed_since([
+        (ref('listening_with_features'), 'built_at', watermark, 'played_date_local'),
+        (ref('stg_spotify__podcast_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
+        (ref('stg_spotify__audiobook_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
+    ], "cast(date_trunc('week', {}) as date)") -%}
 {%- endif %}
 
 with
@@ -41,6 +53,38 @@ with
 plays as (
 
     select * from {{ ref('listening_with_features') }}
+
+),
+
+podcast_plays as (
+
+    select * from {{ ref('stg_spotify__podcast_plays') }}
+
+),
+
+audiobook_plays as (
+
+    select * from {{ ref('stg_spotify__audiobook_plays') }}
+
+),
+
+spoken_plays as (
+
+    select
+        user_id,
+        {{ local_date('played_at', timezone) }} as played_date_local,
+        ms_played,
+        'podcast' as spoken_kind
+    from podcast_plays
+
+    union all
+
+    select
+        user_id,
+        {{ local_date('played_at', timezone) }} as played_date_local,
+        ms_played,
+        'audiobook' as spoken_kind
+    from audiobook_plays
 
 ),
 
@@ -57,6 +101,17 @@ plays as (
 
     ),
 
+    spoken_plays_to_sum as (
+
+        select * from spoken_plays
+        where
+            false
+            {%- for user_id, week_start in first_changed_weeks %}
+                or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
+            {%- endfor %}
+
+    ),
+
 {% else %}
 
     plays_to_sum as (
@@ -65,9 +120,15 @@ plays as (
 
     ),
 
+    spoken_plays_to_sum as (
+
+        select * from spoken_plays
+
+    ),
+
 {% endif %}
 
-track_days as (
+music_track_days as (
 
     select
         user_id,
@@ -75,6 +136,8 @@ track_days as (
         track_id,
         count(*) as plays,
         sum(ms_played) as ms_played,
+        count(feature_source) as featured_plays,
+        sum(case when feature_source is not null then ms_played else 0 end) as featured_ms,
         sum(valence * ms_played) as valence_ms,
         sum(case when valence is not null then ms_played end) as valence_known_ms,
         sum(energy * ms_played) as energy_ms,
@@ -88,9 +151,40 @@ track_days as (
         count_if(feature_source = 'spotify_api') as real_feature_plays,
         count_if(feature_source = 'kaggle') as kaggle_feature_plays,
         count_if(feature_source = 'synthetic') as synthetic_feature_plays,
-        count_if(feature_source is null) as no_feature_plays
+        count_if(feature_source is null) as no_feature_plays,
+        {%- for column in spoken_additive %}
+            0 as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from plays_to_sum
     group by user_id, played_date_local, track_id
+
+),
+
+spoken_days as (
+
+    select
+        user_id,
+        played_date_local,
+        cast(null as string) as track_id,
+        {%- for column in music_additive %}
+            0 as {{ column }},
+        {%- endfor %}
+        count_if(spoken_kind = 'podcast') as podcast_plays,
+        coalesce(sum(case when spoken_kind = 'podcast' then ms_played end), 0) as podcast_ms,
+        count_if(spoken_kind = 'audiobook') as audiobook_plays,
+        coalesce(sum(case when spoken_kind = 'audiobook' then ms_played end), 0) as audiobook_ms
+    from spoken_plays_to_sum
+    group by user_id, played_date_local
+
+),
+
+track_days as (
+
+    select * from music_track_days
+
+    union all
+
+    select * from spoken_days
 
 ),
 
@@ -136,7 +230,10 @@ with_variance as (
         *,
         case
             when valence_plays > 1
-                then greatest(valence_squares - valence_sum * valence_sum / valence_plays, 0) / (valence_plays - 1)
+                then try_divide(
+                    greatest(valence_squares - try_divide(valence_sum * valence_sum, valence_plays), 0),
+                    valence_plays - 1
+                )
         end as valence_variance
     from aggregated
 
@@ -150,16 +247,22 @@ final as (
         period_start,
         cast(ms_played / 60000 as double) as minutes_listened,
         plays,
-        cast(valence_ms / valence_known_ms as double) as valence_weighted,
-        cast(energy_ms / energy_known_ms as double) as energy_weighted,
+        try_divide(valence_ms, valence_known_ms) as valence_weighted,
+        try_divide(energy_ms, energy_known_ms) as energy_weighted,
         sqrt(valence_variance) as mood_variability,
-        late_night_plays / plays as late_night_share,
-        repeat_plays / plays as repeat_share,
-        skipped_plays / nullif(skip_known_plays, 0) as skip_rate,
-        real_feature_plays / plays as share_features_real,
-        kaggle_feature_plays / plays as share_features_kaggle,
-        synthetic_feature_plays / plays as share_features_synthetic,
-        no_feature_plays / plays as share_no_features,
+        try_divide(late_night_plays, plays) as late_night_share,
+        try_divide(repeat_plays, plays) as repeat_share,
+        try_divide(skipped_plays, skip_known_plays) as skip_rate,
+        try_divide(real_feature_plays, plays) as share_features_real,
+        try_divide(kaggle_feature_plays, plays) as share_features_kaggle,
+        try_divide(synthetic_feature_plays, plays) as share_features_synthetic,
+        try_divide(no_feature_plays, plays) as share_no_features,
+        try_divide(featured_plays, plays) as feature_coverage_plays,
+        try_divide(featured_ms, ms_played) as feature_coverage_minutes,
+        cast(podcast_ms / 60000 as double) as podcast_minutes,
+        podcast_plays,
+        cast(audiobook_ms / 60000 as double) as audiobook_minutes,
+        audiobook_plays,
         {{ built_at() }} as built_at
     from with_variance
 

@@ -178,6 +178,7 @@ joined as (
         localised.reason_start,
         localised.reason_end,
         localised.shuffle,
+        localised.media_type,
         localised.loaded_at as bronze_loaded_at,
         {{ built_at() }} as built_at,
         concat(localised.user_id, '-', cast(unix_seconds(localised.session_started_at) as string)) as session_id,

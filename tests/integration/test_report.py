@@ -5,14 +5,7 @@ The tables live in their own databases (``report_silver``, ``report_gold``) so t
 depends on nor disturbs the real models other modules build in the shared session lakehouse.
 """
 
-import base64
-import contextlib
-import fcntl
-import json
-import os
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,14 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from browser import REPORT_SECTIONS, inspect_page, require_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# headless, and no way out: a proxy that refuses and a resolver that finds nothing, besides DevTools' offline mode
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update", "--disable-extensions",
-    "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1000,900",
-]  # fmt: skip
 SILVER_DB, GOLD_DB = "report_silver", "report_gold"
 USERS = ["u-3f9a2c", "u-b71e04"]  # pseudonymous ids; the second listener has synthetic-only features
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -46,7 +33,8 @@ WELLBEING_SCHEMA = (
     "user_id string, period_type string, period_start date, minutes_listened double, plays bigint, "
     "valence_weighted double, energy_weighted double, mood_variability double, late_night_share double, "
     "repeat_share double, skip_rate double, share_features_real double, share_features_kaggle double, "
-    "share_features_synthetic double, share_no_features double"
+    "share_features_synthetic double, share_no_features double, feature_coverage_plays double, "
+    "feature_coverage_minutes double, podcast_minutes double, audiobook_minutes double"
 )
 TEMPORAL_SCHEMA = (
     "user_id string, day_of_week int, hour_of_day int, minutes_listened double, plays bigint, "
@@ -131,7 +119,8 @@ def wellbeing(plays: pd.DataFrame) -> pd.DataFrame:
                 "share_features_real": float((group["feature_source"] == "spotify_api").mean()),
                 "share_features_kaggle": float((group["feature_source"] == "kaggle").mean()),
                 "share_features_synthetic": float((group["feature_source"] == "synthetic").mean()),
-                "share_no_features": 0.0,
+                "share_no_features": 0.0, "feature_coverage_plays": 1.0, "feature_coverage_minutes": 1.0,
+                "podcast_minutes": 0.0, "audiobook_minutes": 0.0,
             })  # fmt: skip
     return pd.DataFrame(frames)
 
@@ -238,136 +227,12 @@ def report_dir(lakehouse, report_tables) -> Path:
     return out
 
 
-# ---------------------------------------------------------------- headless Chromium over the DevTools pipe
-
-
-class Browser:
-    """Headless Chromium driven over ``--remote-debugging-pipe`` (fd 3 in, fd 4 out, NUL-separated JSON)."""
-
-    def __init__(self, profile: Path) -> None:
-        to_chrome_r, self._to_chrome = os.pipe()
-        self._from_chrome, from_chrome_w = os.pipe()
-
-        def wire_pipes() -> None:
-            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
-            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
-            os.dup2(high_r, 3)
-            os.dup2(high_w, 4)
-
-        self.process = subprocess.Popen(
-            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
-            preexec_fn=wire_pipes,
-            close_fds=False,  # the pipe ends are non-inheritable; only fds 3 and 4 reach Chromium
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reply = self._read()
-            if reply.get("id") == self._next_id:
-                assert "error" not in reply, f"{method}: {reply['error']}"
-                return reply.get("result", {})
-            self.events.append(reply)
-        raise TimeoutError(method)
-
-    def wait_for(self, method: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(event.get("method") == method for event in self.events):
-                return next(event for event in self.events if event.get("method") == method)
-            self.events.append(self._read())
-        raise TimeoutError(method)
-
-    def _read(self) -> dict:
-        while b"\0" not in self._buffer:
-            chunk = os.read(self._from_chrome, 1 << 16)
-            if not chunk:
-                raise RuntimeError("Chromium closed the DevTools pipe")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def close(self) -> None:
-        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
-            self.send("Browser.close", timeout=10)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        os.close(self._to_chrome)
-        os.close(self._from_chrome)
-
-
-CHART_PROBE = """JSON.stringify([...document.querySelectorAll('svg[data-chart]')].map(svg => ({
-  name: svg.dataset.chart,
-  drawn: svg.querySelectorAll('rect,circle,path,line,polyline,text').length,
-  width: svg.getBoundingClientRect().width, height: svg.getBoundingClientRect().height})))"""
-
-
-def inspect_page(path: Path, profile: Path, screenshot: Path) -> dict[str, Any]:
-    """Load ``path`` with the network offline; return console errors, requests, charts and page text."""
-    browser = Browser(profile)
-    try:
-        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            browser.send(f"{domain}.enable", session=session)
-        browser.send(
-            "Network.emulateNetworkConditions",
-            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
-            session=session,
-        )
-        browser.events.clear()
-        browser.send("Page.navigate", {"url": path.as_uri()}, session=session)
-        browser.wait_for("Page.loadEventFired")
-        charts = json.loads(
-            browser.send("Runtime.evaluate", {"expression": CHART_PROBE}, session=session)["result"]["value"]
-        )
-        text = browser.send("Runtime.evaluate", {"expression": "document.body.innerText"}, session=session)
-        size = browser.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
-        shot = browser.send(
-            "Page.captureScreenshot",
-            {"format": "png", "captureBeyondViewport": True,
-             "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}},
-            session=session,
-        )  # fmt: skip
-        screenshot.write_bytes(base64.b64decode(shot["data"]))
-        events = list(browser.events)
-    finally:
-        browser.close()
-    return {
-        "errors": [
-            event["params"]
-            for event in events
-            if event.get("method") == "Runtime.exceptionThrown"
-            or (event.get("method") == "Runtime.consoleAPICalled" and event["params"]["type"] in ("error", "assert"))
-            or (event.get("method") == "Log.entryAdded" and event["params"]["entry"]["level"] == "error")
-        ],
-        "requests": [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"],
-        "charts": charts,
-        "text": text["result"]["value"],
-    }
-
-
 # ---------------------------------------------------------------- tests
 
 
 @pytest.mark.parametrize("page", ["index.html", f"user-{USERS[0]}.html", f"user-{USERS[1]}.html"])
 def test_report_renders_offline_without_console_errors(report_dir: Path, page: str, tmp_path: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Headless Chromium is missing: install Debian's chromium package (as root: make chromium)")
+    require_chromium()
     screenshot = report_dir / f"screenshot-{Path(page).stem}.png"
     seen = inspect_page(report_dir / page, tmp_path / "profile", screenshot)
     assert seen["errors"] == []
@@ -378,7 +243,7 @@ def test_report_renders_offline_without_console_errors(report_dir: Path, page: s
     names = {chart["name"] for chart in seen["charts"]}
     if page.startswith("user-"):
         assert names >= EXPECTED_USER_CHARTS
-        for heading in ("Descriptive", "Diagnostic", "Predictive", "Prescriptive", "Cognitive", "Provenance"):
+        for heading in REPORT_SECTIONS:
             assert heading in seen["text"]
     else:
         assert "mood-clusters" in names
@@ -434,8 +299,7 @@ def test_missing_tables_give_not_available_sections(lakehouse, report_tables, tm
 
 def test_the_browser_check_sees_errors_and_network_use(tmp_path: Path) -> None:
     """Control for the check above: a page that logs an error and fetches from the network is caught."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Headless Chromium is missing: install Debian's chromium package (as root: make chromium)")
+    require_chromium()
     bad = tmp_path / "bad.html"
     bad.write_text(
         '<!DOCTYPE html><html><body><svg data-chart="empty"></svg>'

@@ -33,7 +33,7 @@ def contract_columns(table: str) -> list[tuple[str, str]]:
     return [*pairs, ("loaded_at", "timestamp"), *generated]  # the ingester's MERGE adds loaded_at
 
 
-@pytest.mark.parametrize("table", ["listening_history_bronze", "my_tracks_features_bronze",
-                                   "my_tracks_features_bronze_synthetic"])  # fmt: skip
+@pytest.mark.parametrize("table", ["listening_history_bronze", "podcast_history_bronze", "audiobook_history_bronze",
+                                   "my_tracks_features_bronze", "my_tracks_features_bronze_synthetic"])  # fmt: skip
 def test_source_columns_match_the_bronze_contract(table: str) -> None:
     assert declared_tables()[table] == contract_columns(table)

@@ -23,6 +23,7 @@ final as (
         skipped,
         shuffle,
         track_resolution,
+        media_type,
         loaded_at
     from plays
     where play_id is not null
