@@ -81,6 +81,11 @@ def loaded(lakehouse: Lakehouse, client: Settings, kaggle_sample: Path, tmp_path
         dict(extended_record(902), ts="2999-01-01T00:00:00Z"),
         dict(extended_record(903), ms_played="12 minutes"),
         "not a record",
+        dict(extended_record(904), ts=None),
+        dict(extended_record(905), ts="1900-01-01T00:00:00Z"),
+        dict(extended_record(906), ts="1500-01-01T00:00:00Z"),  # once made every later load fail (pandas' bounds)
+        dict(extended_record(907), spotify_track_uri="spotify:track:", master_metadata_track_name=None),
+        dict(extended_record(908), spotify_track_uri="spotify:track:"),  # a malformed URI with artist and title
     ]
     write_extended(export, 0, [extended_record(i) for i in range(300)] + [podcast_record(1), podcast_record(2)] + bad)
     first_artist = catalog["artists"][0].split(";")[0]
@@ -96,7 +101,7 @@ def loaded(lakehouse: Lakehouse, client: Settings, kaggle_sample: Path, tmp_path
         ],
     )  # fmt: skip
     imported = import_history([export], client)
-    assert (len(imported.imported), imported.failed) == (2, {})
+    assert (len(imported.having("imported")), imported.having("refused")) == (2, [])
     spark = connect(client)
     result = load_all(spark, client)
     return {"user_id": user_id, "result": result, "spark": spark}
@@ -105,7 +110,7 @@ def loaded(lakehouse: Lakehouse, client: Settings, kaggle_sample: Path, tmp_path
 def test_every_valid_play_lands_once_and_bad_records_are_quarantined(lakehouse, loaded):
     user = loaded["user_id"]
     assert count(lakehouse, "listening_history_bronze", user, "source = 'api'") == 12  # two overlapping polls
-    assert count(lakehouse, "listening_history_bronze", user, "source = 'export_extended'") == 300
+    assert count(lakehouse, "listening_history_bronze", user, "source = 'export_extended'") == 301
     assert count(lakehouse, "podcast_history_bronze", user) == 2
     reasons = [
         r["reason"]
@@ -121,8 +126,18 @@ def test_every_valid_play_lands_once_and_bad_records_are_quarantined(lakehouse, 
         "timestamp in the future: 2999-01-01T00:00:00+00:00",
         "ms_played is not a number: '12 minutes'",
         "record is a str, not an object",
+        "missing field: ts",
+        "timestamp before 2006-01-01 (before Spotify): 1900-01-01T00:00:00+00:00",
+        "timestamp before 2006-01-01 (before Spotify): 1500-01-01T00:00:00+00:00",
+        "neither a track, an episode nor an audiobook chapter: a malformed spotify_track_uri 'spotify:track:', "
+        "no artist and title",
         "missing fields: msPlayed",
     ]
+    [malformed] = lakehouse.sql(
+        "select track_id, track_resolution, track_name from bronze.listening_history_bronze "
+        f"where user_id = '{user}' and track_resolution = 'unresolved:malformed_uri'"
+    )
+    assert (malformed.track_id, malformed.track_name) == (None, "Song 408")
     classic = lakehouse.sql(
         "select track_resolution, track_id is not null as has_id from bronze.listening_history_bronze "
         f"where user_id = '{user}' and source = 'export_classic' order by track_resolution"
@@ -160,7 +175,7 @@ def test_loading_again_changes_nothing(lakehouse, loaded, client):
     redo = load_plays(spark, client)
     assert redo.files == 4  # two polls, two export files
     assert (redo.plays.inserted, redo.plays.updated, redo.podcasts.inserted, redo.podcasts.updated) == (0, 0, 0, 0)
-    assert count(lakehouse, "listening_history_bronze", loaded["user_id"]) == 12 + 300 + 2
+    assert count(lakehouse, "listening_history_bronze", loaded["user_id"]) == 12 + 301 + 2
 
 
 def test_kill_9_during_load_then_rerun_loses_and_duplicates_nothing(lakehouse, loaded, client, tmp_path):
