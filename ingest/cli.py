@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from ingest.config import ConfigError, Settings, get_settings
+from ingest.demo.commands import demo_app
 from ingest.lakehouse import server
 from ingest.lakehouse.server import ServerError
 from ingest.quality.cli import validate_app
@@ -19,6 +20,7 @@ app.add_typer(server_app, name="server")
 app.add_typer(load_app, name="load")
 app.add_typer(validate_app, name="validate")
 app.add_typer(workload_app, name="workload")
+app.add_typer(demo_app, name="demo")
 app.command("report")(report)
 
 log = logging.getLogger("ingest")

@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pyspark.errors import PySparkException
+
 from ingest.config import Settings
 from ingest.lakehouse import server
 from ingest.lakehouse.client import connect
@@ -93,23 +95,71 @@ def record(settings: Settings, run: PipelineRun) -> bool:
     return True
 
 
+# What a run leaves to look at, in the order a user wants it: the tables' row counts are read at the end of a run.
+BUILT_TABLES = (
+    "silver.listening_with_features",
+    "gold.wellbeing_indicators",
+    "gold.temporal_patterns",
+    "gold.mood_session_clusters",
+    "gold.mood_clusters",
+    "gold.track_recommendations",
+    "gold.kaggle_track_sound_clusters",
+    "bronze.listening_history_bronze",
+    "bronze.podcast_history_bronze",
+    "bronze.audiobook_history_bronze",
+    "bronze.kaggle_tracks_bronze",
+)
+
+
+def row_counts(settings: Settings) -> dict[str, int | None]:
+    """Rows of each table a run builds; None for one that does not exist (yet)."""
+    spark = connect(settings)
+    return {table: spark.table(table).count() if spark.catalog.tableExists(table) else None for table in BUILT_TABLES}
+
+
+def _rows(rows: int | str | None) -> str:
+    return "not built" if rows is None else rows if isinstance(rows, str) else f"{rows:>12,} rows"
+
+
 def results_summary(settings: Settings, seconds: float) -> str:
+    """The end of a successful run: the report first, then the tables built, then how to look further."""
+    from ingest.demo import DEMO_USER, REMOVE_COMMAND
+    from ingest.demo.listener import demo_present
+    from ingest.report.writer import INDEX, report_dir
+
+    index = report_dir(settings) / INDEX
     demo = (
-        "\nNOTE: the catalog is GENERATED demo data, not real Spotify features. Put the Kaggle "
-        f"dataset.csv at {settings.path(settings.kaggle_csv)} and run again for real data.\n"
+        f"\n  It shows the GENERATED demo listener '{DEMO_USER}' (no plays and no Spotify credentials yet): import "
+        f"your export with python -m ingest import-history PATH, and remove the demo with {REMOVE_COMMAND}"
+        if demo_present(settings)
+        else ""
+    )
+    catalog = (
+        f"\nNOTE: the catalog is GENERATED demo data, not real Spotify features. Put the Kaggle dataset.csv at "
+        f"{settings.path(settings.kaggle_csv)} and run again for real data."
         if not settings.path(settings.kaggle_csv).is_file()
         else ""
     )
+    try:
+        counts = row_counts(settings)
+    except (ServerError, PySparkException) as exc:  # the run succeeded: say why the counts are missing
+        counts = dict.fromkeys(BUILT_TABLES, f"not counted ({str(exc).splitlines()[0][:200]})")
+    width = max(len(table) for table in counts)
+    tables = "\n".join(f"  {table:<{width}}  {_rows(rows)}" for table, rows in counts.items())
     return f"""
-Pipeline finished in {seconds:.0f} s.{demo}
-Results (Delta tables under {settings.data_path}):
-  bronze.kaggle_tracks_bronze        {settings.data_path / "bronze" / "kaggle_tracks_bronze"}
-  staging.stg_kaggle__tracks         (view)
-  gold.kaggle_track_sound_clusters   {settings.data_path / "gold" / "kaggle_track_sound_clusters"}
-  ops.pipeline_runs                  {settings.data_path / "ops" / "pipeline_runs"}  (one row per step of each run)
-Look at them:
-  .venv/bin/dbt show --select kaggle_track_sound_clusters --limit 10
-  .venv/bin/dbt show --inline "select cluster_id, count(*) as tracks from gold.kaggle_track_sound_clusters group by 1"
-  .venv/bin/dbt docs serve --port 8080      (lineage and column docs)
+Pipeline finished in {seconds:.0f} s.
+
+Report: {index}
+        {index.as_uri()}{demo}
+
+Tables built (Delta, under {settings.data_path}):
+{tables}
+  ops.pipeline_runs: one row per step of each run; quality.validation_results: every check of every run
+
+Look further:
+  .venv/bin/dbt show --select wellbeing_indicators --limit 10
+  .venv/bin/dbt show --inline "select * from gold.mood_clusters"
+  .venv/bin/dbt docs generate && .venv/bin/dbt docs serve --port 8080   (lineage and column docs)
+  Data quality checks (Data Docs): {settings.quality_path / "docs" / "index.html"}{catalog}
 The lakehouse server keeps running; stop it with: .venv/bin/python -m ingest server stop
 """

@@ -85,6 +85,14 @@ def _manifest(settings: Settings) -> Path:
     return private_dir(settings.ingest_state_path) / "bronze_loaded_files.json"
 
 
+def forget_loaded(settings: Settings, names: list[str]) -> None:
+    """Take landing files (names relative to the landing folder) off the list of loaded files, e.g. when they are
+    deleted together with their rows."""
+    with waiting_lock(private_dir(settings.ingest_state_path) / "bronze_plays.lock"):
+        done = set(read_json(_manifest(settings), []) or []) - set(names)
+        write_json(_manifest(settings), sorted(done), mode=0o600)
+
+
 def pending_landing_files(settings: Settings) -> list[Path]:
     landing = settings.landing_path
     files = landed_files(landing / "api", "recently_played/*.json") + landed_files(landing / "export")

@@ -1,15 +1,12 @@
 """``python -m ingest report``: write the wellbeing report from Silver and Gold into ``<data>/reports``."""
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 log = logging.getLogger(__name__)
-
-REPORTS_FOLDER = "reports"
 
 
 def report(
@@ -25,19 +22,15 @@ def report(
     from ingest.cli import fail, settings_or_exit
     from ingest.lakehouse.client import connect
     from ingest.lakehouse.server import ServerError
-    from ingest.quality.gate_config import QualityConfigError, load_config
-    from ingest.report.data import read_report_data
-    from ingest.report.writer import write_reports
+    from ingest.quality.gate_config import QualityConfigError
+    from ingest.report.writer import report_dir, write_report
 
     settings = settings_or_exit()
-    out_dir = settings.path(out) if out else settings.data_path / REPORTS_FOLDER
+    out_dir = settings.path(out) if out else report_dir(settings)
     try:
-        little_data_below = load_config(settings.path(settings.quality_config)).coverage["listener_minutes"].min
-        data = read_report_data(connect(settings), gold=gold, silver=silver)
+        data, paths = write_report(connect(settings), settings, out_dir, gold, silver)
     except (ServerError, QualityConfigError) as exc:
         raise fail(str(exc)) from None
-    generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    paths = write_reports(data, out_dir, generated_at, little_data_below or 0.0)
     missing = [read.missing for read in data.all_reads() if read.missing]
     typer.echo(f"Wellbeing report for {len(paths) - 1} listener(s) in {out_dir}:")
     for path in paths:

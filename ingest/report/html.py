@@ -10,6 +10,7 @@ from html import escape
 
 import pandas as pd
 
+from ingest.demo import DEMO_USER, REMOVE_COMMAND
 from ingest.report import charts, interpret
 from ingest.report.data import ReportData, TableRead
 from ingest.report.provenance import Provenance, not_feature_based, weighted_shares
@@ -209,6 +210,23 @@ def provenance_panel(items: list[Provenance]) -> str:
     )
 
 
+def demo_banner(users: list[str]) -> str:
+    """Says so when the page shows the generated demo listener, and when it mixes it with real listeners."""
+    if DEMO_USER not in users:
+        return ""
+    mixed = [user for user in users if user != DEMO_USER]
+    mixing = (
+        f" This report shows it beside {len(mixed)} real listener(s): figures over all listeners mix them."
+        if mixed
+        else ""
+    )
+    return (
+        f'<p class="warning" data-warning="demo">Generated demo listener "{DEMO_USER}": its year of '
+        "listening was made up by the workload generator to show what this report does; it is nobody's "
+        f"listening.{mixing} Remove it with <code>{REMOVE_COMMAND}</code>.</p>"
+    )
+
+
 def synthetic_warning(items: list[Provenance]) -> str:
     dominated = [item.chart for item in items if item.synthetic_dominates]
     if not dominated:
@@ -249,6 +267,7 @@ def user_page(user_id: str, data: ReportData, generated_at: str, little_data_bel
     nav = "".join(f'<a href="#{s.key}">{s.title}</a>' for s in interpret.SECTIONS)
     body = [
         header(f"Listening wellbeing report — {user_id}", generated_at, ' · <a href="index.html">all listeners</a>'),
+        demo_banner([user_id]),
         synthetic_warning(provenance),
         f'<nav>{nav}<a href="#provenance">Provenance</a></nav>',
         section(
@@ -331,6 +350,7 @@ def overview_page(data: ReportData, files: dict[str, str], generated_at: str) ->
     provenance = [Provenance("Mood states", "all sessions", weighted_shares(clusters, "sessions"))]
     body = [
         header("Listening wellbeing report — all listeners", generated_at),
+        demo_banner(data.users()),
         synthetic_warning(provenance),
         f'<section id="listeners"><h2>Listeners</h2><p class="meta key">{PROVENANCE_KEY}</p>{table}</section>',
         f'<section id="mood-states"><h2>Mood states of all listeners</h2>{cluster_chart}</section>',

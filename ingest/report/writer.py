@@ -7,10 +7,17 @@ folder never hands out half a page; pages of listeners who are gone are removed.
 import hashlib
 import logging
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingest.report.data import ReportData
+from ingest.config import Settings
+from ingest.quality.gate_config import load_config
+from ingest.report.data import ReportData, read_report_data
 from ingest.report.html import overview_page, user_page
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +58,22 @@ def _write(path: Path, content: str) -> Path:
     partial.write_text(content, encoding="utf-8")
     partial.replace(path)
     return path
+
+
+REPORTS_FOLDER = "reports"
+
+
+def report_dir(settings: Settings) -> Path:
+    """Where the report is written by default: ``<DATA_DIR>/reports``."""
+    return settings.data_path / REPORTS_FOLDER
+
+
+def write_report(
+    spark: "SparkSession", settings: Settings, out_dir: Path, gold: str = "gold", silver: str = "silver"
+) -> tuple[ReportData, list[Path]]:
+    """Read Silver and Gold and write the pages; returns the data read and the paths, overview first. Charts that
+    rest on audio features are greyed out below the gate's coverage.listener_minutes minimum (QUALITY_CONFIG)."""
+    little_data_below = load_config(settings.path(settings.quality_config)).coverage["listener_minutes"].min
+    data = read_report_data(spark, gold=gold, silver=silver)
+    generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return data, write_reports(data, out_dir, generated_at, little_data_below or 0.0)

@@ -100,6 +100,12 @@ def run_command(command: list[str], env: dict[str, str]) -> subprocess.Completed
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked ``runs_first`` run before all others: they need the session's lakehouse as a fresh clone has it
+    (no plays yet). The order is otherwise unchanged."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_first") is None)
+
+
 @pytest.fixture(scope="session")
 def kaggle_sample() -> Path:
     if not KAGGLE_SAMPLE.is_file():

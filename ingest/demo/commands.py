@@ -1,0 +1,75 @@
+"""Typer commands ``demo add`` and ``demo remove``: the generated demo listener (``ingest.demo.listener``)."""
+
+from typing import Annotated
+
+import typer
+
+demo_app = typer.Typer(help="The generated demo listener 'demo': what a first run shows before real data arrives.")
+
+
+@demo_app.command("add")
+def demo_add(
+    when_empty: Annotated[
+        bool,
+        typer.Option("--when-empty", help="Only when no plays have landed and no Spotify credentials are set."),
+    ] = False,
+) -> None:
+    """Land a generated year of listening as the listener 'demo' (then run: load all, or the pipeline)."""
+    from ingest.cli import fail, settings_or_exit
+    from ingest.demo import DEMO_USER, REMOVE_COMMAND
+    from ingest.demo.listener import demo_present, land_demo, why_no_demo
+    from ingest.lakehouse.client import connect
+    from ingest.lakehouse.server import ServerError, port_open
+
+    settings = settings_or_exit()
+    if when_empty:
+        try:
+            spark = connect(settings) if port_open(settings.lakehouse_host, settings.connect_port) else None
+        except ServerError as exc:
+            raise fail(str(exc)) from None
+        reason = why_no_demo(settings, spark)
+        if reason:
+            typer.echo(f"demo: not needed ({reason}).")
+            return
+    elif demo_present(settings):
+        typer.echo(f"demo: the demo listener '{DEMO_USER}' is already there; remove it with: {REMOVE_COMMAND}")
+        return
+    folder, records = land_demo(settings)
+    typer.echo(
+        f"demo: landed a GENERATED demo listener '{DEMO_USER}' ({records:,} plays, about a year) in {folder}: "
+        "made up by the workload generator to show what the report does, not anyone's listening. "
+        f"Import your export (python -m ingest import-history PATH) and remove the demo with: {REMOVE_COMMAND}"
+    )
+
+
+@demo_app.command("remove")
+def demo_remove() -> None:
+    """Remove the demo listener from every table, its landing file and the report; refit the mood states."""
+    from ingest.cli import fail, settings_or_exit
+    from ingest.dbt_runner import run_dbt
+    from ingest.demo import DEMO_USER
+    from ingest.demo.listener import remove_demo
+    from ingest.lakehouse.client import connect
+    from ingest.lakehouse.server import ServerError
+    from ingest.quality.gate_config import QualityConfigError
+    from ingest.report.writer import report_dir, write_report
+
+    settings = settings_or_exit()
+    try:
+        spark = connect(settings)
+        removed = remove_demo(spark, settings)
+        for table, rows in removed.rows.items():
+            typer.echo(f"  {table}: {rows:,} rows of '{DEMO_USER}' deleted")
+        if spark.catalog.tableExists("gold.mood_clusters"):
+            refit = run_dbt(settings, "run", "--select", "mood_clusters")
+            if refit.returncode != 0:
+                raise fail(
+                    "the mood states could not be rebuilt without the demo: run `dbt run --select mood_clusters`"
+                )
+        _, pages = write_report(spark, settings, report_dir(settings))
+    except (ServerError, QualityConfigError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(
+        f"demo: removed '{DEMO_USER}' ({removed.landing_files} landing file(s)); the report in {report_dir(settings)} "
+        f"now shows {len(pages) - 1} listener(s)."
+    )
