@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     audio_features_retry_after: float = Field(
         7 * 24 * 3600.0, ge=0, description="Seconds to stop asking audio-features after a 403."
     )
-    timezone: str = Field("UTC", description="The listener's IANA timezone (Silver's local time; export times are UTC).")
+    timezone: str = Field("UTC", description="The listener's IANA timezone (Silver's local time; exports are UTC).")
     allow_synthetic: bool = Field(True, description="Generate synthetic audio features for tracks without any.")
     user_id_salt: str = Field("spotify-analytics", description="Salt of the pseudonymous user_id hash.")
 

@@ -245,27 +245,33 @@ def extended_plays(records: list, user_id: str, landing_file: str, now: datetime
     return _each(records, landing_file, handle)
 
 
+def _classic_play(record: dict, user_id: str, landing_file: str, *fields: str) -> dict:
+    """What every classic-export record gives (``endTime``, ``msPlayed``), once its ``fields`` are there."""
+    _required(record, "endTime", *fields, "msPlayed")
+    return {
+        "user_id": user_id,
+        "played_at": _end_time(record["endTime"]),
+        "ms_played": _ms_played(record["msPlayed"], "msPlayed"),
+        "source": "export_classic",
+        "landing_file": landing_file,
+    }
+
+
 def classic_plays(records: list, user_id: str, landing_file: str, now: datetime) -> Normalised:
     """Records of ``StreamingHistory{N}.json`` / ``StreamingHistory_music_{N}.json`` (artist, title, no id)."""
 
     def handle(record: dict, out: Normalised) -> None:
-        _required(record, "endTime", "artistName", "trackName", "msPlayed")
+        row = _classic_play(record, user_id, landing_file, "artistName", "trackName")
         artist, title = _opt_str(record["artistName"]), _opt_str(record["trackName"])
         if not (artist and title):
             raise RecordError("empty artistName or trackName")
-        ms_played = _ms_played(record["msPlayed"], "msPlayed")
-        row = {
-            "user_id": user_id,
-            "played_at": _end_time(record["endTime"]),
+        row |= {
             "artist_name": artist,
             "track_name": title,
-            "ms_played": ms_played,
-            "source": "export_classic",
             "track_resolution": "unresolved:not_matched_yet",
             "media_type": AUDIO,
-            "landing_file": landing_file,
         }
-        out.plays.append(_finish(row, (artist, title, ms_played), PLAY_COLUMNS, now))
+        out.plays.append(_finish(row, (artist, title, row["ms_played"]), PLAY_COLUMNS, now))
 
     return _each(records, landing_file, handle)
 
@@ -274,22 +280,12 @@ def classic_podcast_plays(records: list, user_id: str, landing_file: str, now: d
     """Records of ``StreamingHistory_podcast_{N}.json`` (show, episode, no URI)."""
 
     def handle(record: dict, out: Normalised) -> None:
-        _required(record, "endTime", "podcastName", "episodeName", "msPlayed")
+        row = _classic_play(record, user_id, landing_file, "podcastName", "episodeName")
         show, episode = _opt_str(record["podcastName"]), _opt_str(record["episodeName"])
         if not episode:
             raise RecordError("empty episodeName")
-        ms_played = _ms_played(record["msPlayed"], "msPlayed")
-        row = {
-            "user_id": user_id,
-            "played_at": _end_time(record["endTime"]),
-            "episode_name": episode,
-            "show_name": show,
-            "ms_played": ms_played,
-            "source": "export_classic",
-            "media_type": AUDIO,
-            "landing_file": landing_file,
-        }
-        out.podcasts.append(_finish(row, (show, episode, ms_played), PODCAST_COLUMNS, now))
+        row |= {"episode_name": episode, "show_name": show, "media_type": AUDIO}
+        out.podcasts.append(_finish(row, (show, episode, row["ms_played"]), PODCAST_COLUMNS, now))
 
     return _each(records, landing_file, handle)
 
@@ -298,22 +294,12 @@ def classic_audiobook_plays(records: list, user_id: str, landing_file: str, now:
     """Records of ``StreamingHistory_audiobook_{N}.json`` (audiobook, chapter, author, no URI)."""
 
     def handle(record: dict, out: Normalised) -> None:
-        _required(record, "endTime", "audiobookName", "chapterName", "msPlayed")
+        row = _classic_play(record, user_id, landing_file, "audiobookName", "chapterName")
         book, chapter = _opt_str(record["audiobookName"]), _opt_str(record["chapterName"])
         if not book:
             raise RecordError("empty audiobookName")
-        ms_played = _ms_played(record["msPlayed"], "msPlayed")
-        row = {
-            "user_id": user_id,
-            "played_at": _end_time(record["endTime"]),
-            "audiobook_title": book,
-            "chapter_title": chapter,
-            "author_name": _opt_str(record.get("authorName")),
-            "ms_played": ms_played,
-            "source": "export_classic",
-            "landing_file": landing_file,
-        }
-        out.audiobooks.append(_finish(row, (book, chapter, ms_played), AUDIOBOOK_COLUMNS, now))
+        row |= {"audiobook_title": book, "chapter_title": chapter, "author_name": _opt_str(record.get("authorName"))}
+        out.audiobooks.append(_finish(row, (book, chapter, row["ms_played"]), AUDIOBOOK_COLUMNS, now))
 
     return _each(records, landing_file, handle)
 

@@ -159,37 +159,27 @@ def _kaggle_tracks(config: GateConfig, now: dt.datetime) -> TableSuite:
     )
 
 
-def _listening_history(config: GateConfig, now: dt.datetime) -> TableSuite:
-    return TableSuite(
-        BRONZE,
-        "bronze.listening_history_bronze",
-        (
-            not_null("play_id"),
-            unique("play_id"),
-            not_null("user_id"),
-            not_null("played_at"),
-            not_in_future("played_at", now, config.future_tolerance_minutes),
-            in_range("ms_played", 0, MAX_PLAY_MS),
-            accepted("source", PLAY_SOURCES),
-            accepted("media_type", MEDIA_TYPES),
-        ),
+def _play_checks(config: GateConfig, now: dt.datetime) -> tuple[Check, ...]:
+    """What every table of plays must hold: its key, a listener and a time not in the future, a sane duration."""
+    return (
+        not_null("play_id"),
+        unique("play_id"),
+        not_null("user_id"),
+        not_null("played_at"),
+        not_in_future("played_at", now, config.future_tolerance_minutes),
+        in_range("ms_played", 0, MAX_PLAY_MS),
     )
 
 
+def _listening_history(config: GateConfig, now: dt.datetime) -> TableSuite:
+    checks = (*_play_checks(config, now), accepted("source", PLAY_SOURCES), accepted("media_type", MEDIA_TYPES))
+    return TableSuite(BRONZE, "bronze.listening_history_bronze", checks)
+
+
 def _spoken_word(table: str) -> Callable[[GateConfig, dt.datetime], TableSuite]:
-    """The suite of a table of podcast-episode or audiobook-chapter plays: keys, times, durations, sources."""
+    """The suite of a table of podcast-episode or audiobook-chapter plays."""
     return lambda config, now: TableSuite(
-        BRONZE,
-        f"bronze.{table}",
-        (
-            not_null("play_id"),
-            unique("play_id"),
-            not_null("user_id"),
-            not_null("played_at"),
-            not_in_future("played_at", now, config.future_tolerance_minutes),
-            in_range("ms_played", 0, MAX_PLAY_MS),
-            accepted("source", EXPORT_SOURCES),
-        ),
+        BRONZE, f"bronze.{table}", (*_play_checks(config, now), accepted("source", EXPORT_SOURCES))
     )
 
 
@@ -225,13 +215,8 @@ def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite
         SILVER,
         "silver.listening_with_features",
         (
-            not_null("play_id"),
-            unique("play_id"),
-            not_null("user_id"),
-            not_null("played_at"),
+            *_play_checks(config, now),
             not_null("has_features"),
-            not_in_future("played_at", now, config.future_tolerance_minutes),
-            in_range("ms_played", 0, MAX_PLAY_MS),
             in_range("hour_of_day", 0, 23),
             in_range("day_of_week", 1, 7),
             *feature_ranges({"key": "musical_key", "mode": "musical_mode"}),

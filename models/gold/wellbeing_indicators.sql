@@ -46,7 +46,16 @@
         (ref('stg_spotify__podcast_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
         (ref('stg_spotify__audiobook_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
     ], "cast(date_trunc('week', {}) as date)") -%}
-{%- endif %}
+{%- endif -%}
+{#- A full build recomputes every period; an incremental one the changed listeners' weeks (from the first changed). -#}
+{%- set all_periods = 'true' if watermark is none and not var('sqlfluff_lint', false) else 'false' -%}
+{%- set music_zeros, spoken_zeros = [], [] -%}
+{%- for column in music_additive -%}
+    {%- do music_zeros.append('0 as ' ~ column) -%}
+{%- endfor -%}
+{%- for column in spoken_additive -%}
+    {%- do spoken_zeros.append('0 as ' ~ column) -%}
+{%- endfor %}
 
 with
 
@@ -88,45 +97,27 @@ spoken_plays as (
 
 ),
 
-{% if watermark is not none or var('sqlfluff_lint', false) %}
+plays_to_sum as (
 
-    plays_to_sum as (
+    select * from plays
+    where
+        {{ all_periods }}
+        {%- for user_id, week_start in first_changed_weeks %}
+            or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
+        {%- endfor %}
 
-        select * from plays
-        where
-            false
-            {%- for user_id, week_start in first_changed_weeks %}
-                or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
-            {%- endfor %}
+),
 
-    ),
+spoken_plays_to_sum as (
 
-    spoken_plays_to_sum as (
+    select * from spoken_plays
+    where
+        {{ all_periods }}
+        {%- for user_id, week_start in first_changed_weeks %}
+            or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
+        {%- endfor %}
 
-        select * from spoken_plays
-        where
-            false
-            {%- for user_id, week_start in first_changed_weeks %}
-                or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
-            {%- endfor %}
-
-    ),
-
-{% else %}
-
-    plays_to_sum as (
-
-        select * from plays
-
-    ),
-
-    spoken_plays_to_sum as (
-
-        select * from spoken_plays
-
-    ),
-
-{% endif %}
+),
 
 music_track_days as (
 
@@ -152,9 +143,7 @@ music_track_days as (
         count_if(feature_source = 'kaggle') as kaggle_feature_plays,
         count_if(feature_source = 'synthetic') as synthetic_feature_plays,
         count_if(feature_source is null) as no_feature_plays,
-        {%- for column in spoken_additive %}
-            0 as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ spoken_zeros | join(",\n        ") }}
     from plays_to_sum
     group by user_id, played_date_local, track_id
 
@@ -166,9 +155,7 @@ spoken_days as (
         user_id,
         played_date_local,
         cast(null as string) as track_id,
-        {%- for column in music_additive %}
-            0 as {{ column }},
-        {%- endfor %}
+        {{ music_zeros | join(",\n        ") }},
         count_if(spoken_kind = 'podcast') as podcast_plays,
         coalesce(sum(case when spoken_kind = 'podcast' then ms_played end), 0) as podcast_ms,
         count_if(spoken_kind = 'audiobook') as audiobook_plays,
@@ -231,9 +218,9 @@ with_variance as (
         case
             when valence_plays > 1
                 then try_divide(
-                    greatest(valence_squares - try_divide(valence_sum * valence_sum, valence_plays), 0),
-                    valence_plays - 1
-                )
+                        greatest(valence_squares - try_divide(valence_sum * valence_sum, valence_plays), 0),
+                        valence_plays - 1
+                    )
         end as valence_variance
     from aggregated
 
