@@ -59,6 +59,9 @@ def validate_suite(
     started = time.monotonic()
     results = gx_context.run_checkpoint(context, suite, table_frame(spark, suite) if frame is None else frame)
     checks = {(check.check_id, check.user_id): check for check in suite.checks}
+    unrun = set(checks) - {gx_context.check_key(result) for result in results}
+    if unrun:  # Great Expectations keeps one expectation per type and column: a check must never vanish silently
+        raise RuntimeError(f"{suite.name}: Great Expectations did not run {sorted(unrun, key=str)}")
     outcomes = [from_gx_result(suite.table, checks[gx_context.check_key(result)], result) for result in results]
     failed = sum(not outcome.success for outcome in outcomes)
     log.info("%s: %d checks, %d failed, %.1f s", suite.name, len(outcomes), failed, time.monotonic() - started)

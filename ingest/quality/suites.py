@@ -112,15 +112,19 @@ def coverage_share(name: str, flag_column: str, config: GateConfig) -> Check:
     )
 
 
-def listener_share(name: str, column: str, user_id: str, low: float | None, severity: str = "") -> Check:
-    """The mean of ``column`` over the listener's row of the per-listener coverage frame (one row: the share)."""
+def listener_share(
+    name: str, column: str, user_id: str, low: float | None, severity: str = "", statistic: str = "Mean"
+) -> Check:
+    """The listener's share: ``column`` over their one row of the per-listener coverage frame (its mean, or its
+    min for a second check of the same share: Great Expectations keeps one expectation per type and column)."""
     arguments = {
         "column": column,
         "min_value": low if low is not None else 0.0,  # always record the share
         "row_condition": f"user_id=={json.dumps(user_id)}",
         "condition_parser": "pandas",
     }
-    return Check(f"coverage.{name}", "coverage", "ExpectColumnMeanToBeBetween", arguments, severity, user_id)
+    expectation = f"ExpectColumn{statistic}ToBeBetween"
+    return Check(f"coverage.{name}", "coverage", expectation, arguments, severity, user_id)
 
 
 def listener_coverage_suite(table: str, user_ids: list[str], config: GateConfig) -> TableSuite:
@@ -137,7 +141,7 @@ def listener_coverage_suite(table: str, user_ids: list[str], config: GateConfig)
         checks.append(listener_share("listener_plays", "coverage_plays", user_id, plays))
         checks.append(listener_share("listener_minutes", "coverage_minutes", user_id, minutes))
         if stop > 0:
-            checks.append(listener_share("stop_below", "coverage_minutes", user_id, stop, severity=CRITICAL))
+            checks.append(listener_share("stop_below", "coverage_minutes", user_id, stop, CRITICAL, "Min"))
     return with_severity(TableSuite(SILVER, table, tuple(checks), scope=LISTENER_COVERAGE), config)
 
 
