@@ -177,7 +177,8 @@ _register_ingest_commands()
 
 @app.command("pipeline")
 def pipeline() -> None:
-    """Server up, poll, load, validate, dbt build, docs, report; one run at a time (exit 75 when busy)."""
+    """Server up, poll, load, validate, dbt build, docs, report; one run at a time (exit 75 when busy, 77 when
+    a listener's Spotify authorisation lapsed: the run goes on and its summary names them)."""
     from ingest.pipeline import run_pipeline
 
     settings = settings_or_exit()
