@@ -40,6 +40,7 @@ class AuthorizationLapsed(SpotifyUnavailable):
     """The listener's stored authorisation no longer works (or never existed): only ``auth`` can renew it."""
 
 
+INSUFFICIENT_SCOPE = "insufficient client scope"  # Spotify's 403 message for a token without the endpoint's scope
 REFRESH_REJECTED = (
     "Spotify rejected the stored refresh token (invalid_grant): refresh tokens expire after six months, "
     "or when the listener removes the app's access"
@@ -200,6 +201,8 @@ def call(settings: Settings, client: spotipy.Spotify, request: Callable[[], T], 
                 log.warning("%s: rate limited, waiting %.0f s (Retry-After)", what, retry_after)
                 time.sleep(retry_after)
                 continue
+            if exc.http_status == 403 and INSUFFICIENT_SCOPE in str(exc.msg).lower():
+                raise AuthorizationLapsed(f"Spotify refused {what}: the authorisation lacks a scope it needs") from None
             if exc.http_status < 500:
                 raise
             error = f"HTTP {exc.http_status}"

@@ -11,6 +11,7 @@ filters, at most 10 items a page). Faults are scripted:
 ``fail_next(path_prefix, status, retry_after=None)`` makes the next matching request answer that status
 (429 with ``Retry-After``, 5xx); ``expire_tokens()`` makes every access token answer 401;
 ``revoke_refresh_tokens()`` makes every refresh answer ``invalid_grant`` (Spotify's six-month expiry).
+Recently-played answers 403 "Insufficient client scope" to a token whose grant lacks user-read-recently-played.
 """
 
 import base64
@@ -59,7 +60,7 @@ class FakeState:
     client_secret: str = "test-client-secret-do-not-log"
     plays: list[dict] = field(default_factory=list)  # {"played_at_ms", "track"}
     tracks: dict[str, dict] = field(default_factory=dict)
-    access_tokens: set[str] = field(default_factory=set)
+    access_tokens: dict[str, str] = field(default_factory=dict)  # access token -> the scope it grants
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> the scope it grants
     granted_scope: str | None = None  # None: grant what the authorization asks for
     faults: list[Fault] = field(default_factory=list)
@@ -72,7 +73,7 @@ class FakeState:
 
     def issue_tokens(self, scope: str = "") -> dict[str, Any]:
         access, refresh = "AT-" + secrets.token_hex(12), "RT-" + secrets.token_hex(12)
-        self.access_tokens.add(access)
+        self.access_tokens[access] = scope
         self.refresh_tokens[refresh] = scope
         return {
             "access_token": access,
@@ -185,7 +186,7 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != "Basic " + state.basic_credentials():
                     return self._send(400, {"error": "invalid_client", "error_description": "Invalid client"})
                 access = "AT-app-" + secrets.token_hex(12)
-                state.access_tokens.add(access)
+                state.access_tokens[access] = ""
                 return self._send(200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600})
             if grant == "refresh_token" and form.get("refresh_token") in state.refresh_tokens:
                 scope = state.refresh_tokens.pop(form["refresh_token"])  # rotation: the old one stops working
@@ -207,6 +208,8 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if path == "/v1/me":
                 return self._send(200, {"id": "fakeuser", "display_name": "Fake User", "type": "user"})
             if path == "/v1/me/player/recently-played":
+                if "user-read-recently-played" not in state.access_tokens[token].split():
+                    return self._error(403, "Insufficient client scope")
                 return self._send(200, self._recently_played(query))
             if path.startswith("/v1/tracks/"):
                 track = state.tracks.get(path.rsplit("/", 1)[1])

@@ -25,6 +25,7 @@ from ingest.report.writer import write_reports
 from ingest.spotify.auth import AuthError, authorize
 from ingest.spotify.client import (
     REFRESH_REJECTED,
+    SCOPES,
     AuthorizationLapsed,
     RateLimited,
     SpotifyUnavailable,
@@ -246,6 +247,11 @@ def test_poll_exits_77_when_the_stored_grant_lacks_a_scope_the_app_asks_for(tmp_
     metadata, seconds = unattended(settings, fake, "fetch-metadata")
     assert_lapsed(metadata, seconds, "me", "lacks the scope(s) user-read-recently-played")
     assert fake.state.counts["/v1/me/player/recently-played"] == 0
+    # Tokens stored by spotipy itself name the scopes it asked for, not those granted: Spotify answers 403.
+    TokenFile(token_file(settings, user_id)).save_token_to_cache(token | {"scope": SCOPES})
+    done, seconds = unattended(settings, fake, "poll")
+    assert_lapsed(done, seconds, "me", "Spotify refused recently-played: the authorisation lacks a scope")
+    assert fake.state.counts["/v1/me/player/recently-played"] == 1
     # An authorisation that grants too little is refused by auth itself, not found out by the next poll.
     fake.grant_only("user-read-private")
     with pytest.raises(AuthError, match=r"scope\(s\) user-read-recently-played are missing"):
