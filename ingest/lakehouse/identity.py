@@ -7,9 +7,11 @@ or id is not its own (:func:`identity_problem`, the one check). The ports decide
 reaches, so two checkouts on one machine need their own ports.
 """
 
+import json
 import logging
 import os
-import threading
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,20 +118,24 @@ def identity_problem(settings: Settings, served: LakehouseIdentity, address: str
     return None
 
 
+# Run in a child process: against a port that accepts connections but does not answer, the Spark Connect client
+# retries for minutes, and the session's exit hook would keep even a finished process from exiting.
+PROBE_SCRIPT = (
+    "import dataclasses, json, sys\n"
+    "from pyspark.sql import SparkSession\n"
+    "from ingest.lakehouse.identity import served_identity\n"
+    "session = SparkSession.builder.remote(sys.argv[1]).getOrCreate()\n"
+    "print(json.dumps(dataclasses.asdict(served_identity(session))), flush=True)\n"
+)
+
+
 def probe(settings: Settings, timeout: float = PROBE_SECONDS) -> LakehouseIdentity | None:
     """The identity of whatever answers on the Spark Connect port, or None when no Spark Connect server answers
-    within ``timeout`` (a process that only accepts connections would keep the client retrying for minutes)."""
-    found: list[LakehouseIdentity] = []
-
-    def ask() -> None:
-        from pyspark.sql import SparkSession
-
-        try:
-            found.append(served_identity(SparkSession.builder.remote(settings.connect_url).getOrCreate()))
-        except Exception as exc:  # pyspark raises several types for a port that does not speak Spark Connect
-            log.debug("No Spark Connect server identified at %s: %s", settings.connect_url, exc)
-
-    thread = threading.Thread(target=ask, name="lakehouse-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return found[0] if found else None
+    within ``timeout``."""
+    command = [sys.executable, "-c", PROBE_SCRIPT, settings.connect_url]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        return LakehouseIdentity(**json.loads(done.stdout.splitlines()[-1]))
+    except (subprocess.TimeoutExpired, IndexError, ValueError, TypeError) as exc:
+        log.debug("No Spark Connect server identified at %s: %s", settings.connect_url, exc)
+        return None
