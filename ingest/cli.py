@@ -69,11 +69,12 @@ def server_start(
         raise fail(str(exc)) from None
     if started:
         typer.echo(
-            f"Lakehouse server started (pid {pid}): Thrift {settings.lakehouse_host}:{settings.thrift_port}, "
-            f"Spark Connect {settings.connect_url}. Log: {server.log_file(settings)}"
+            f"Lakehouse server started (pid {pid}) for {settings.data_path}: Thrift "
+            f"{settings.lakehouse_host}:{settings.thrift_port}, Spark Connect {settings.connect_url}. "
+            f"Log: {server.log_file(settings)}"
         )
     else:
-        typer.echo(f"Lakehouse server already running (pid {pid}); nothing to do.")
+        typer.echo(f"Lakehouse server already running (pid {pid}) for {settings.data_path}; nothing to do.")
 
 
 @server_app.command("stop")
@@ -86,17 +87,26 @@ def server_stop() -> None:
 
 @server_app.command("status")
 def server_status() -> None:
-    """Show whether the server runs, its ports and memory. Exit code 0 when ready, 3 otherwise."""
+    """Show whether this data directory's server runs, what it serves, its ports and memory. Exit code 0 when
+    ready, 3 otherwise (also when another checkout's server holds the ports)."""
     settings = settings_or_exit()
     state = server.status(settings)
     if not state.running:
-        typer.echo("Lakehouse server is not running.")
+        owner = server.port_owner(settings)
+        taken = (
+            f" Its ports are taken by {owner}: stop that, or set THRIFT_PORT and CONNECT_PORT for this checkout."
+            if owner
+            else ""
+        )
+        typer.echo(f"Lakehouse server is not running for {settings.data_path}.{taken}")
         raise typer.Exit(3)
     rss = f"{state.rss_bytes / 2**30:.2f} GiB" if state.rss_bytes else "unknown"
+    served = state.served.describe() if state.served else "unknown"
     typer.echo(
         f"Lakehouse server running (pid {state.pid}, RSS {rss}); "
         f"Thrift :{settings.thrift_port} {'open' if state.thrift_open else 'closed'}, "
-        f"Spark Connect :{settings.connect_port} {'open' if state.connect_open else 'closed'}."
+        f"Spark Connect :{settings.connect_port} {'open' if state.connect_open else 'closed'}; "
+        f"serving {served}."
     )
     if not state.ready:
         raise typer.Exit(3)
@@ -167,7 +177,8 @@ _register_ingest_commands()
 
 @app.command("pipeline")
 def pipeline() -> None:
-    """Server up, poll, load, validate, dbt build, docs, report; one run at a time (exit 75 when busy)."""
+    """Server up, poll, load, validate, dbt build, docs, report; one run at a time (exit 75 when busy, 77 when
+    a listener's Spotify authorisation lapsed: the run goes on and its summary names them)."""
     from ingest.pipeline import run_pipeline
 
     settings = settings_or_exit()

@@ -6,7 +6,8 @@ failure stops the run, so Gold is only rebuilt from checked Silver. The run summ
 appended to ``ops.pipeline_runs``.
 
 Exit codes: 0 every step succeeded or was skipped as not available; 1 a step failed (or the summary
-could not be recorded); 75 another run holds the lock (nothing was done).
+could not be recorded); 75 another run holds the lock (nothing was done); 77 every step ran but ``poll`` found a
+listener's Spotify authorisation lapsed (the summary names the listeners whose authorisation lapsed and since when).
 """
 
 import logging
@@ -23,6 +24,7 @@ from ingest.lakehouse.server import ServerError, port_open
 from ingest.ops.lock import PipelineBusy, pipeline_lock
 from ingest.ops.run_log import PipelineRun, append_run, ensure_runs_table, format_summary
 from ingest.ops.steps import STEPS, StepResult, not_run, run_step
+from ingest.spotify.lapse import EXIT_AUTH_LAPSED, current_lapses, lapse_message
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,25 @@ def _run_locked(settings: Settings, run: PipelineRun) -> int:
     for step in STEPS:
         run.results.append(not_run(step) if run.failed_step else run_step(step, settings))
     print(format_summary(run), flush=True)
+    print(lapse_summary(settings), end="", flush=True)
     recorded = record(settings, run)
     if run.failed_step:
         return EXIT_FAILED
     print(results_summary(settings, (datetime.now(UTC) - run.started_at).total_seconds()))
-    return EXIT_OK if recorded else EXIT_FAILED
+    return exit_code(run, recorded)
+
+
+def exit_code(run: PipelineRun, recorded: bool) -> int:
+    """1 when a step failed or the run could not be recorded; else 77 when a listener's authorisation lapsed."""
+    if run.failed_step or not recorded:
+        return EXIT_FAILED
+    return EXIT_AUTH_LAPSED if any(result.status == "lapsed" for result in run.results) else EXIT_OK
+
+
+def lapse_summary(settings: Settings) -> str:
+    """The listeners whose Spotify authorisation has lapsed, since when, and how to renew it ('' when none)."""
+    lapses = current_lapses(settings)
+    return "".join(f"\nLAPSED: {lapse_message(settings, lapse)}\n" for lapse in lapses)
 
 
 def server_step(settings: Settings) -> StepResult:

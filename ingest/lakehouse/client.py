@@ -3,18 +3,24 @@
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
-from ingest.lakehouse.server import ServerError, port_open
+from ingest.lakehouse.identity import identity_problem, served_identity
+from ingest.lakehouse.server import ForeignServer, ServerError, port_open
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
 def connect(settings: Settings) -> "SparkSession":
-    """A Spark Connect session on the running lakehouse server."""
+    """A Spark Connect session on the running lakehouse server of this checkout's data directory; a server
+    that serves another one is refused (ForeignServer) before anything is read or written."""
     if not port_open(settings.lakehouse_host, settings.connect_port):
         raise ServerError(
             f"No lakehouse server answers at {settings.connect_url}. Start it with: python -m ingest server start"
         )
     from pyspark.sql import SparkSession
 
-    return SparkSession.builder.remote(settings.connect_url).getOrCreate()
+    session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+    problem = identity_problem(settings, served_identity(session), settings.connect_url)
+    if problem:
+        raise ForeignServer(problem)
+    return session

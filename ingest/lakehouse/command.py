@@ -7,11 +7,9 @@ import sys
 from pathlib import Path
 
 from ingest.config import Settings
+from ingest.lakehouse.identity import DATA_DIR_CONF, ID_CONF, ensure_lakehouse_id
 
 CONF_DIR = Path(__file__).parent / "conf"
-# The server's data directory, readable in SQL as ${spark.lakehouse.dataDir}: every schema's location
-# is derived from it on the server, so clients need not share the server's paths.
-DATA_DIR_CONF = "spark.lakehouse.dataDir"
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 
@@ -95,6 +93,7 @@ def server_confs(settings: Settings) -> dict[str, str]:
         **delta_confs(settings),
         "spark.app.name": "spotify-lakehouse",
         DATA_DIR_CONF: str(data),
+        ID_CONF: ensure_lakehouse_id(settings),
         "spark.plugins": CONNECT_PLUGIN,
         "spark.connect.grpc.binding.address": settings.lakehouse_bind_host,
         "spark.connect.grpc.binding.port": str(settings.connect_port),

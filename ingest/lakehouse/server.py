@@ -1,7 +1,9 @@
 """Start, stop and inspect the lakehouse server: one Spark driver serving Thrift and Spark Connect.
 
-State lives in ``<data>/lakehouse/``: ``server.pid`` (the JVM's pid: spark-class execs java) and
-``server.log`` (the server's quiet log). Readiness is both TCP ports accepting connections.
+State lives in ``<data>/lakehouse/``: ``server.pid`` (the JVM's pid: spark-class execs java),
+``server.log`` (the server's quiet log) and ``lakehouse_id`` (see ``identity``). Readiness is both TCP ports
+accepting connections. A server on this checkout's ports that serves another data directory is named, never
+taken for this checkout's own.
 """
 
 import logging
@@ -15,13 +17,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from ingest.config import Settings
-from ingest.lakehouse.command import jar_fetch_command, server_command, spark_env
+from ingest.lakehouse.command import THRIFT_SERVER_CLASS, jar_fetch_command, server_command, spark_env
+from ingest.lakehouse.identity import DATA_DIR_CONF, ID_CONF, LakehouseIdentity, identity_problem, probe
 
 log = logging.getLogger(__name__)
 
 
 class ServerError(RuntimeError):
     """The server could not be started or stopped; the message says why."""
+
+
+class ForeignServer(ServerError):
+    """The server on this checkout's ports serves another data directory (or says none): refused."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class ServerStatus:
     thrift_open: bool
     connect_open: bool
     rss_bytes: int | None
+    served: LakehouseIdentity | None = None  # what the running server serves, from its command line
 
     @property
     def ready(self) -> bool:
@@ -65,12 +73,29 @@ def _process_alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
 
 
-def _is_our_server(pid: int) -> bool:
-    cmdline = Path(f"/proc/{pid}/cmdline")
+def _command_line(pid: int) -> list[str]:
     try:
-        return b"HiveThriftServer2" in cmdline.read_bytes()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
-        return False
+        return []
+
+
+def _served_by(command_line: list[str]) -> LakehouseIdentity:
+    """The data directory and lakehouse id a server process was started with (its ``--conf key=value``)."""
+    confs = dict(arg.split("=", 1) for arg in command_line if "=" in arg and arg.startswith("spark."))
+    return LakehouseIdentity(confs.get(DATA_DIR_CONF), confs.get(ID_CONF))
+
+
+def _is_our_server(pid: int, settings: Settings) -> bool:
+    """A lakehouse server of this data directory (a pid file's pid may have been reused by another process,
+    another checkout's server among them)."""
+    command_line = _command_line(pid)
+    served = _served_by(command_line).data_dir
+    return (
+        THRIFT_SERVER_CLASS in command_line
+        and served is not None
+        and os.path.realpath(served) == os.path.realpath(settings.data_path)
+    )
 
 
 def read_pid(settings: Settings) -> int | None:
@@ -80,7 +105,7 @@ def read_pid(settings: Settings) -> int | None:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-    if _process_alive(pid) and _is_our_server(pid):
+    if _process_alive(pid) and _is_our_server(pid, settings):
         return pid
     log.info("Removing stale pid file %s (pid %s is not a running lakehouse server)", path, pid)
     path.unlink(missing_ok=True)
@@ -106,7 +131,19 @@ def status(settings: Settings) -> ServerStatus:
         thrift_open=port_open(host, settings.thrift_port),
         connect_open=port_open(host, settings.connect_port),
         rss_bytes=rss_bytes(pid) if pid else None,
+        served=_served_by(_command_line(pid)) if pid else None,
     )
+
+
+def port_owner(settings: Settings) -> str | None:
+    """When this data directory's server is not running but a port of this checkout answers: what answers."""
+    host = settings.lakehouse_host
+    if not port_open(host, settings.connect_port):
+        return f"another process on port {settings.thrift_port}" if port_open(host, settings.thrift_port) else None
+    served = probe(settings)
+    if served is None:
+        return f"a process that does not speak Spark Connect on port {settings.connect_port}"
+    return f"the lakehouse server of {served.describe()}"
 
 
 def _log_tail(settings: Settings, lines: int = 25) -> str:
@@ -121,12 +158,23 @@ def _check_ports_free(settings: Settings) -> None:
         ("Thrift", settings.thrift_port, "THRIFT_PORT"),
         ("Spark Connect", settings.connect_port, "CONNECT_PORT"),
     )
-    for name, port, setting in ports:
-        if port_open(settings.lakehouse_host, port):
-            raise ServerError(
-                f"Port {port} ({name}) on {settings.lakehouse_host} is already in use by another process. "
-                f"Stop that process or choose another port with {setting}."
-            )
+    taken = [(name, port, setting) for name, port, setting in ports if port_open(settings.lakehouse_host, port)]
+    if not taken:
+        return
+    served = probe(settings) if port_open(settings.lakehouse_host, settings.connect_port) else None
+    if served is not None:
+        problem = identity_problem(settings, served, settings.connect_url)
+        raise ForeignServer(
+            problem
+            or f"A server of this lakehouse ({served.describe()}) already answers at {settings.connect_url}, but "
+            f"{pid_file(settings)} names no server running here: it runs in another container or its pid file "
+            "was removed. Stop it where it runs before starting it here."
+        )
+    name, port, setting = taken[0]
+    raise ServerError(
+        f"Port {port} ({name}) on {settings.lakehouse_host} is already in use by another process. "
+        f"Stop that process or choose another port with {setting}."
+    )
 
 
 def _prepared_command(settings: Settings) -> list[str]:

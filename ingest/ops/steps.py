@@ -1,6 +1,7 @@
 """The pipeline's steps: each one a command a user (or cron) can type, run as a subprocess.
 
-A step whose command this version of the CLI does not have yet is reported as skipped, never faked.
+A step whose command this version of the CLI does not have yet is reported as skipped, never faked. A step
+that exits 77 (a listener's Spotify authorisation lapsed: ``poll``) is ``lapsed``, and the run goes on.
 """
 
 import logging
@@ -15,11 +16,12 @@ from typing import Literal
 
 from ingest.config import Settings
 from ingest.dbt_runner import dbt_env, dbt_executable
+from ingest.spotify.lapse import EXIT_AUTH_LAPSED
 
 log = logging.getLogger(__name__)
 
 GOLD_PATHS = ("path:models/gold", "path:python_models/gold")
-Status = Literal["ok", "failed", "skipped", "not_run"]
+Status = Literal["ok", "failed", "skipped", "not_run", "lapsed"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ def run_step(step: Step, settings: Settings) -> StepResult:
         message = f"timed out after {settings.pipeline_step_timeout:.0f} s (PIPELINE_STEP_TIMEOUT)"
         return StepResult(step.name, command, "failed", None, started_at, seconds, message)
     seconds = time.monotonic() - started
+    if completed.returncode == EXIT_AUTH_LAPSED and step.program == "ingest":
+        message = f"exit code {EXIT_AUTH_LAPSED}: a listener's Spotify authorisation lapsed"
+        return StepResult(step.name, command, "lapsed", completed.returncode, started_at, seconds, message)
     if completed.returncode != 0:
         message = f"exit code {completed.returncode}"
         return StepResult(step.name, command, "failed", completed.returncode, started_at, seconds, message)

@@ -249,7 +249,9 @@ def sources_panel(data: ReportData) -> str:
     )
 
 
-def user_page(user_id: str, data: ReportData, generated_at: str, little_data_below: float = 0.5) -> str:
+def user_page(
+    user_id: str, data: ReportData, generated_at: str, little_data_below: float = 0.5, notice: str = ""
+) -> str:
     """The report of one listener; ``data`` is already restricted to them (``ReportData.for_user``). Charts that
     rest on audio features are greyed out with a note when features cover less than ``little_data_below`` of
     the listener's listening time."""
@@ -268,6 +270,7 @@ def user_page(user_id: str, data: ReportData, generated_at: str, little_data_bel
     body = [
         header(f"Listening wellbeing report — {user_id}", generated_at, ' · <a href="index.html">all listeners</a>'),
         demo_banner([user_id]),
+        notice,
         synthetic_warning(provenance),
         f'<nav>{nav}<a href="#provenance">Provenance</a></nav>',
         section(
@@ -311,7 +314,7 @@ def user_page(user_id: str, data: ReportData, generated_at: str, little_data_bel
     return page(f"Listening wellbeing report — {user_id}", generated_at, [part for part in body if part])
 
 
-def overview_page(data: ReportData, files: dict[str, str], generated_at: str) -> str:
+def overview_page(data: ReportData, files: dict[str, str], generated_at: str, notice: str = "") -> str:
     """All listeners at a glance, linking to their pages (``files``: user_id -> file name)."""
     listening = data.listening.rows()
     rows = []
@@ -351,6 +354,7 @@ def overview_page(data: ReportData, files: dict[str, str], generated_at: str) ->
     body = [
         header("Listening wellbeing report — all listeners", generated_at),
         demo_banner(data.users()),
+        notice,
         synthetic_warning(provenance),
         f'<section id="listeners"><h2>Listeners</h2><p class="meta key">{PROVENANCE_KEY}</p>{table}</section>',
         f'<section id="mood-states"><h2>Mood states of all listeners</h2>{cluster_chart}</section>',

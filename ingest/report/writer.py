@@ -7,6 +7,7 @@ folder never hands out half a page; pages of listeners who are gone are removed.
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,8 @@ from ingest.config import Settings
 from ingest.quality.gate_config import load_config
 from ingest.report.data import ReportData, read_report_data
 from ingest.report.html import overview_page, user_page
+from ingest.report.lapses import lapse_notice
+from ingest.spotify.lapse import Lapse, current_lapses
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,15 +38,19 @@ def user_file_name(user_id: str) -> str:
     return f"{USER_PREFIX}{readable}-{digest}.html"
 
 
-def write_reports(data: ReportData, out_dir: Path, generated_at: str, little_data_below: float = 0.5) -> list[Path]:
+def write_reports(
+    data: ReportData, out_dir: Path, generated_at: str, little_data_below: float = 0.5, lapses: Sequence[Lapse] = ()
+) -> list[Path]:
     """Write the overview and one page per listener; returns the paths, overview first. Feature-based charts of a
-    listener whose audio features cover less than ``little_data_below`` of their listening time are greyed out."""
+    listener whose audio features cover less than ``little_data_below`` of their listening time are greyed out.
+    Listeners whose Spotify authorisation lapsed (``lapses``) get a notice on the overview and their page."""
     out_dir.mkdir(parents=True, exist_ok=True)
     users = data.users()
     files = {user_id: user_file_name(user_id) for user_id in users}
-    written = [_write(out_dir / INDEX, overview_page(data, files, generated_at))]
+    written = [_write(out_dir / INDEX, overview_page(data, files, generated_at, lapse_notice(lapses)))]
     for user_id in users:
-        page = user_page(user_id, data.for_user(user_id), generated_at, little_data_below)
+        notice = lapse_notice(lapses, user_id)
+        page = user_page(user_id, data.for_user(user_id), generated_at, little_data_below, notice)
         written.append(_write(out_dir / files[user_id], page))
     current = {path.name for path in written}
     for stale in sorted(out_dir.glob(f"{USER_PREFIX}*.html")):
@@ -72,8 +79,9 @@ def write_report(
     spark: "SparkSession", settings: Settings, out_dir: Path, gold: str = "gold", silver: str = "silver"
 ) -> tuple[ReportData, list[Path]]:
     """Read Silver and Gold and write the pages; returns the data read and the paths, overview first. Charts that
-    rest on audio features are greyed out below the gate's coverage.listener_minutes minimum (QUALITY_CONFIG)."""
+    rest on audio features are greyed out below the gate's coverage.listener_minutes minimum (QUALITY_CONFIG);
+    listeners whose Spotify authorisation lapsed are named (``ingest.spotify.lapse``)."""
     little_data_below = load_config(settings.path(settings.quality_config)).coverage["listener_minutes"].min
     data = read_report_data(spark, gold=gold, silver=silver)
     generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return data, write_reports(data, out_dir, generated_at, little_data_below or 0.0)
+    return data, write_reports(data, out_dir, generated_at, little_data_below or 0.0, current_lapses(settings))

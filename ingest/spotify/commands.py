@@ -1,8 +1,15 @@
-"""Typer commands ``auth``, ``poll`` and ``fetch-metadata`` (no JVM in any of them)."""
+"""Typer commands ``auth``, ``poll`` and ``fetch-metadata`` (no JVM in any of them).
 
-from typing import Annotated
+``poll`` and ``fetch-metadata`` never wait for input: a listener whose authorisation has lapsed ends them with
+exit code 77 (``lapse.EXIT_AUTH_LAPSED``) and one message naming the listener and the ``auth`` command to run.
+"""
+
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ingest.config import Settings
 
 UserOption = Annotated[str | None, typer.Option("--user", help="Local listener name (default: SPOTIFY_USER).")]
 
@@ -30,19 +37,35 @@ def auth(
     typer.echo(f"Authorized. Tokens saved to {path} (mode 0600).")
 
 
+def lapsed(settings: "Settings", command: str, user_id: str, user: str | None) -> typer.Exit:
+    """The one message of a command stopped by a lapsed authorisation, and its exit code."""
+    from ingest.cli import fail
+    from ingest.spotify.lapse import EXIT_AUTH_LAPSED, lapse_message, read_lapse
+
+    lapse = read_lapse(settings, user_id)
+    name = user or settings.spotify_user
+    message = lapse_message(settings, lapse, name) if lapse else f"Spotify authorisation of listener '{name}' lapsed"
+    return fail(f"{command}: {message}", EXIT_AUTH_LAPSED)
+
+
 def poll(user: UserOption = None) -> None:
-    """Land the recently-played plays since the last poll (exit 0 and 'skipped' without credentials)."""
+    """Land the recently-played plays since the last poll. Never prompts: exit 0 and 'skipped' without
+    CLIENT_ID/CLIENT_SECRET; exit 77 when the listener's authorisation has lapsed (no, expired, rejected or
+    insufficient tokens), naming the listener and the auth command to run."""
     from ingest.cli import fail, settings_or_exit
-    from ingest.spotify.client import RateLimited, SpotifyUnavailable
+    from ingest.spotify.client import AuthorizationLapsed, RateLimited, SpotifyUnavailable
     from ingest.spotify.poll import poll as run_poll
     from ingest.spotify.users import pseudonymous_user_id
 
     settings = settings_or_exit()
+    user_id = pseudonymous_user_id(settings, user)
     try:
-        result = run_poll(settings, pseudonymous_user_id(settings, user))
+        result = run_poll(settings, user_id)
     except RateLimited as exc:
         typer.echo(f"poll stopped: {exc}")
         return
+    except AuthorizationLapsed:
+        raise lapsed(settings, "poll", user_id, user) from None
     except SpotifyUnavailable as exc:
         raise fail(f"poll failed: {exc}") from None
     if result.status == "skipped":
@@ -53,24 +76,35 @@ def poll(user: UserOption = None) -> None:
 
 
 def fetch_metadata(user: UserOption = None) -> None:
-    """Fetch metadata (and audio features while they answer) for landed track ids not yet cached."""
+    """Fetch metadata (and audio features while they answer) for landed track ids not yet cached. Never
+    prompts: 'skipped' without CLIENT_ID/CLIENT_SECRET, exit 77 when the listener's authorisation has lapsed."""
     from ingest.cli import fail, settings_or_exit
-    from ingest.spotify.client import RateLimited, SpotifyUnavailable, has_credentials, has_tokens, spotify_client
+    from ingest.spotify.client import (
+        AuthorizationLapsed,
+        RateLimited,
+        SpotifyUnavailable,
+        has_credentials,
+        spotify_client,
+    )
+    from ingest.spotify.lapse import recording_lapse
     from ingest.spotify.metadata import fetch_metadata as fetch
     from ingest.spotify.users import pseudonymous_user_id
 
     settings = settings_or_exit()
     user_id = pseudonymous_user_id(settings, user)
-    if not (has_credentials(settings) and has_tokens(settings, user_id)):
-        typer.echo("fetch-metadata skipped: no Spotify credentials or tokens")
+    if not has_credentials(settings):
+        typer.echo("fetch-metadata skipped: CLIENT_ID/CLIENT_SECRET not set")
         return
     from ingest.spotify.landed_ids import landed_track_ids
 
     try:
-        result = fetch(settings, spotify_client(settings, user_id), sorted(landed_track_ids(settings)))
+        with recording_lapse(settings, user_id):
+            result = fetch(settings, spotify_client(settings, user_id), sorted(landed_track_ids(settings)))
     except RateLimited as exc:
         typer.echo(f"fetch-metadata stopped: {exc}")
         return
+    except AuthorizationLapsed:
+        raise lapsed(settings, "fetch-metadata", user_id, user) from None
     except SpotifyUnavailable as exc:
         raise fail(f"fetch-metadata failed: {exc}") from None
     forbidden = " audio-features: 403, not asked again for now." if result.features_forbidden else ""

@@ -4,6 +4,8 @@ Each API response lands as ``landing/api/<user_id>/recently_played/<fetched_at>.
 before the cursor moves, so a crash at any point loses nothing: the next poll asks again and ``load``
 dedupes by ``play_id``. Spotify keeps only the last 50 plays: when a full page's oldest play is newer than
 the previous cursor, plays in between are lost; that gap is logged and recorded under ``landing/api/<user_id>/gaps``.
+Without CLIENT_ID/CLIENT_SECRET poll is skipped; with them, tokens that cannot be used unattended raise
+``AuthorizationLapsed`` (recorded, see ``lapse``) and never prompt.
 """
 
 import logging
@@ -14,7 +16,8 @@ from spotipy import SpotifyException
 
 from ingest.config import Settings
 from ingest.landing.store import read_json, write_json, write_once
-from ingest.spotify.client import SpotifyUnavailable, call, has_credentials, has_tokens, spotify_client
+from ingest.spotify.client import SpotifyUnavailable, call, has_credentials, spotify_client
+from ingest.spotify.lapse import clear_lapse, recording_lapse
 from ingest.spotify.metadata import fetch_metadata
 from ingest.spotify.users import user_state_dir
 
@@ -46,8 +49,13 @@ def _cursor_file(settings: Settings, user_id: str):
 def poll(settings: Settings, user_id: str) -> PollResult:
     if not has_credentials(settings):
         return PollResult("skipped", reason="CLIENT_ID/CLIENT_SECRET not set")
-    if not has_tokens(settings, user_id):
-        return PollResult("skipped", reason="no Spotify tokens; run: python -m ingest auth")
+    with recording_lapse(settings, user_id):
+        result = _poll(settings, user_id)
+    clear_lapse(settings, user_id)  # the listener's tokens worked
+    return result
+
+
+def _poll(settings: Settings, user_id: str) -> PollResult:
     client = spotify_client(settings, user_id)
     cursor = (read_json(_cursor_file(settings, user_id), {}) or {}).get("after")
     params = {"limit": PAGE_LIMIT} | ({"after": cursor} if cursor is not None else {})

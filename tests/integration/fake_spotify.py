@@ -1,13 +1,17 @@
 """A fake Spotify Web API + accounts service on 127.0.0.1, speaking the real wire format.
 
 Endpoints: ``POST /api/token`` (authorization_code, refresh_token with rotating refresh tokens, and
-client_credentials with the app's Basic credentials),
+client_credentials with the app's Basic credentials; listener tokens carry the granted ``scope``, those asked for
+unless ``grant_only`` narrows them, and a refresh keeps its grant's scope; an unknown or revoked refresh token
+answers 400 ``invalid_grant`` as Spotify does),
 ``GET /v1/me``, ``/v1/me/player/recently-played`` (limit ≤ 50, ``after``/``before`` ms cursors, newest
 first, ``cursors`` and ``next``), ``/v1/tracks/{id}``, ``/v1/artists/{id}``, ``/v1/audio-features/{id}``
 and ``/v1/audio-features`` (403 like apps created after Nov 2024), ``/v1/search`` (``track:"…"``/``artist:"…"``
 filters, at most 10 items a page). Faults are scripted:
 ``fail_next(path_prefix, status, retry_after=None)`` makes the next matching request answer that status
-(429 with ``Retry-After``, 5xx); ``expire_tokens()`` makes every access token answer 401.
+(429 with ``Retry-After``, 5xx); ``expire_tokens()`` makes every access token answer 401;
+``revoke_refresh_tokens()`` makes every refresh answer ``invalid_grant`` (Spotify's six-month expiry).
+Recently-played answers 403 "Insufficient client scope" to a token whose grant lacks user-read-recently-played.
 """
 
 import base64
@@ -56,8 +60,9 @@ class FakeState:
     client_secret: str = "test-client-secret-do-not-log"
     plays: list[dict] = field(default_factory=list)  # {"played_at_ms", "track"}
     tracks: dict[str, dict] = field(default_factory=dict)
-    access_tokens: set[str] = field(default_factory=set)
-    refresh_tokens: set[str] = field(default_factory=set)
+    access_tokens: dict[str, str] = field(default_factory=dict)  # access token -> the scope it grants
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> the scope it grants
+    granted_scope: str | None = None  # None: grant what the authorization asks for
     faults: list[Fault] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -66,11 +71,17 @@ class FakeState:
     def basic_credentials(self) -> str:
         return base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
 
-    def issue_tokens(self) -> dict[str, Any]:
+    def issue_tokens(self, scope: str = "") -> dict[str, Any]:
         access, refresh = "AT-" + secrets.token_hex(12), "RT-" + secrets.token_hex(12)
-        self.access_tokens.add(access)
-        self.refresh_tokens.add(refresh)
-        return {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh}
+        self.access_tokens[access] = scope
+        self.refresh_tokens[refresh] = scope
+        return {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": refresh,
+            "scope": scope,
+        }
 
 
 class FakeSpotify:
@@ -118,9 +129,17 @@ class FakeSpotify:
     def expire_tokens(self) -> None:
         self.state.access_tokens.clear()
 
-    def grant(self) -> dict[str, Any]:
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token stops working (Spotify expires them after six months): refreshes get invalid_grant."""
+        self.state.refresh_tokens.clear()
+
+    def grant_only(self, scope: str) -> None:
+        """Later authorizations grant only these scopes (space-separated), whatever they ask for."""
+        self.state.granted_scope = scope
+
+    def grant(self, scope: str = "") -> dict[str, Any]:
         """Tokens as the authorization-code exchange would give them (for seeding a token cache)."""
-        return self.state.issue_tokens()
+        return self.state.issue_tokens(scope)
 
 
 def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
@@ -161,18 +180,20 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             grant = form.get("grant_type")
             if grant == "authorization_code" and form.get("code", "").startswith("good"):
-                return self._send(200, state.issue_tokens())
+                scope = state.granted_scope if state.granted_scope is not None else form.get("scope", "")
+                return self._send(200, state.issue_tokens(scope))
             if grant == "client_credentials":  # the app's own token (no refresh token, no listener)
                 if self.headers.get("Authorization") != "Basic " + state.basic_credentials():
                     return self._send(400, {"error": "invalid_client", "error_description": "Invalid client"})
                 access = "AT-app-" + secrets.token_hex(12)
-                state.access_tokens.add(access)
+                state.access_tokens[access] = ""
                 return self._send(200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600})
             if grant == "refresh_token" and form.get("refresh_token") in state.refresh_tokens:
-                state.refresh_tokens.discard(form["refresh_token"])  # rotation: the old one stops working
+                scope = state.refresh_tokens.pop(form["refresh_token"])  # rotation: the old one stops working
                 state.counts["refresh"] += 1
-                return self._send(200, state.issue_tokens())
-            return self._send(400, {"error": "invalid_grant", "error_description": "Invalid refresh token"})
+                return self._send(200, state.issue_tokens(scope))
+            state.counts["refused_refresh"] += grant == "refresh_token"
+            return self._send(400, {"error": "invalid_grant", "error_description": "Refresh token revoked"})
 
         def do_GET(self) -> None:
             parsed = urlparse(self.path)
@@ -187,6 +208,8 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if path == "/v1/me":
                 return self._send(200, {"id": "fakeuser", "display_name": "Fake User", "type": "user"})
             if path == "/v1/me/player/recently-played":
+                if "user-read-recently-played" not in state.access_tokens[token].split():
+                    return self._error(403, "Insufficient client scope")
                 return self._send(200, self._recently_played(query))
             if path.startswith("/v1/tracks/"):
                 track = state.tracks.get(path.rsplit("/", 1)[1])

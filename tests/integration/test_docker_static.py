@@ -15,9 +15,10 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-from conftest import REPO, lakehouse_env, run_command
+from conftest import REPO, lakehouse_env, run_command, settings_for
 
 from ingest.lakehouse import server
+from ingest.lakehouse.identity import DATA_DIR_CONF
 
 COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
 SERVICES = {"spark", "scheduler", "docs", "pipeline"}
@@ -72,6 +73,25 @@ def test_compose_services_share_data_publish_on_loopback_and_take_credentials_fr
     assert services["docs"]["ports"] == ["127.0.0.1:8080:8080"]
     assert services["pipeline"]["profiles"] == ["manual"]  # one-shot: `docker compose run --rm pipeline …`
     assert services["scheduler"]["depends_on"]["spark"]["condition"] == "service_healthy"
+
+
+def test_every_container_names_the_data_directory_the_server_serves() -> None:
+    """Clients refuse a server that serves another data directory (compared as real paths): every service mounts
+    ./data at one path and names that path in DATA_DIR, so the spark service's spark.lakehouse.dataDir, each
+    client's data directory and dbt's expected_server_paths (DATA_DIR, run in WORKDIR /app) agree."""
+    data_paths = {}
+    for name, service in compose()["services"].items():
+        [mount] = [volume.split(":")[1] for volume in service["volumes"] if volume.split(":")[0] == "./data"]
+        env = service["environment"]
+        settings = settings_for({"PROJECT_DIR": env["PROJECT_DIR"], "DATA_DIR": env["DATA_DIR"]})
+        assert str(settings.data_path) == mount, name
+        data_paths[name] = mount
+    assert set(data_paths.values()) == {"/app/data"}
+    instructions = dockerfile_instructions()
+    assert ("WORKDIR", "/app") in instructions
+    assert any(kind == "ENV" and "DATA_DIR=/app/data" in args.split() for kind, args in instructions)
+    profile = yaml.safe_load((REPO / "profiles.yml").read_text())["spotify_analytics"]["outputs"]["lakehouse"]
+    assert profile["expected_server_paths"] == {DATA_DIR_CONF: "{{ env_var('DATA_DIR', 'data') }}"}
 
 
 # ---------------------------------------------------------------- Dockerfile

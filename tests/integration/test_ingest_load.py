@@ -1,7 +1,8 @@
 """``load`` on the session's lakehouse: polls and exports → Bronze, idempotent, deduped, quarantined, crash-safe.
 
-The module lands its own data (fake Spotify polls and generated exports) in its own client data directory
-and counts only its own listener's rows, so it neither needs nor disturbs other modules' tables.
+The module lands its own data (fake Spotify polls and generated exports) as its own listener (a salt of its
+own) in the session lakehouse's data directory (a client of another data directory is refused) and counts only
+its own listener's rows and files, so it neither needs nor disturbs other modules' tables.
 """
 
 import os
@@ -37,9 +38,8 @@ PLAYS_DDL = f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp"  # as the loader
 
 
 @pytest.fixture(scope="module")
-def client(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    fields = {"data_dir": tmp_path_factory.mktemp("ingest_client") / "data", "user_id_salt": uuid.uuid4().hex}
-    return lakehouse.settings.model_copy(update=fields)
+def client(lakehouse: Lakehouse) -> Settings:
+    return lakehouse.settings.model_copy(update={"user_id_salt": uuid.uuid4().hex})
 
 
 def count(lakehouse: Lakehouse, table: str, user_id: str, extra: str = "true") -> int:
@@ -172,8 +172,10 @@ def test_loading_again_changes_nothing(lakehouse, loaded, client):
     assert spark.sql("describe history bronze.listening_history_bronze limit 1").collect()[0]["version"] == version
     # Forget which files were loaded: the full re-MERGE must still insert and update nothing.
     (client.ingest_state_path / "bronze_loaded_files.json").unlink()
+    landed = pending_landing_files(client)
     redo = load_plays(spark, client)
-    assert redo.files == 4  # two polls, two export files
+    assert redo.files == len(landed)
+    assert sum(loaded["user_id"] in path.parts for path in landed) == 4  # two polls, two export files
     assert (redo.plays.inserted, redo.plays.updated, redo.podcasts.inserted, redo.podcasts.updated) == (0, 0, 0, 0)
     assert count(lakehouse, "listening_history_bronze", loaded["user_id"]) == 12 + 301 + 2
 
@@ -186,12 +188,7 @@ def test_kill_9_during_load_then_rerun_loses_and_duplicates_nothing(lakehouse, l
         write_extended(export, 10 + n, [extended_record(5000 + n * 2000 + i) for i in range(2000)])
     import_history([export], client)
     assert len(pending_landing_files(client)) == 3
-    env = {
-        **os.environ,
-        **lakehouse.env,
-        "DATA_DIR": str(client.data_dir),
-        "USER_ID_SALT": client.user_id_salt,
-    }
+    env = {**os.environ, **lakehouse.env, "USER_ID_SALT": client.user_id_salt}
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest", "load", "plays"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -199,7 +196,7 @@ def test_kill_9_during_load_then_rerun_loses_and_duplicates_nothing(lakehouse, l
     time.sleep(8)  # mid-way: reading files, merging or committing
     process.send_signal(signal.SIGKILL)
     process.wait()
-    rerun = lakehouse.cli("load", "plays", env={"DATA_DIR": str(client.data_dir), "USER_ID_SALT": client.user_id_salt})
+    rerun = lakehouse.cli("load", "plays", env={"USER_ID_SALT": client.user_id_salt})
     assert rerun.returncode == 0, rerun.stderr
     assert pending_landing_files(client) == []
     assert count(lakehouse, "listening_history_bronze", user) == before + 6000

@@ -1,20 +1,41 @@
-"""Spotify side of the ingester against the fake Web API (no JVM): auth, poll, cursors, gaps, faults, secrets."""
+"""Spotify side of the ingester against the fake Web API (no JVM): auth, poll, cursors, gaps, faults, secrets, and
+unattended runs that never prompt (a lapsed authorisation exits 77 and is shown by the pipeline and the report)."""
 
 import logging
 import os
+import re
 import stat
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 
 from ingest.config import Settings
-from ingest.spotify.auth import authorize
-from ingest.spotify.client import RateLimited, SpotifyUnavailable, spotify_client
+from ingest.ops.run_log import PipelineRun, format_summary
+from ingest.ops.steps import STEPS, run_step
+from ingest.pipeline import exit_code, lapse_summary
+from ingest.report.data import ReportData, TableRead
+from ingest.report.html import user_page
+from ingest.report.lapses import lapse_notice
+from ingest.report.writer import write_reports
+from ingest.spotify.auth import AuthError, authorize
+from ingest.spotify.client import (
+    REFRESH_REJECTED,
+    SCOPES,
+    AuthorizationLapsed,
+    RateLimited,
+    SpotifyUnavailable,
+    oauth_manager,
+    spotify_client,
+)
+from ingest.spotify.lapse import EXIT_AUTH_LAPSED, Lapse, current_lapses
 from ingest.spotify.metadata import audio_features_forbidden, fetch_metadata
 from ingest.spotify.poll import poll
+from ingest.spotify.tokens import TokenFile
 from ingest.spotify.users import pseudonymous_user_id, token_file
 from tests.integration.fake_spotify import FakeSpotify, track_object
 
@@ -145,3 +166,142 @@ def test_poll_cli_skips_without_credentials(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stdout
+
+
+# ---------------------------------------------------------------- unattended runs: a lapsed authorisation
+
+
+def spotify_env(settings: Settings, fake: FakeSpotify) -> dict[str, str]:
+    """The settings of a command run against the fake, as .env would hold them."""
+    return {
+        "PROJECT_DIR": str(REPO),
+        "DATA_DIR": str(settings.data_dir),
+        "CLIENT_ID": fake.state.client_id,
+        "CLIENT_SECRET": fake.state.client_secret,
+        "SPOTIFY_API_BASE_URL": fake.api_url,
+        "SPOTIFY_ACCOUNTS_URL": fake.accounts_url,
+        "SPOTIFY_MAX_RETRIES": "1",
+    }
+
+
+def unattended(settings: Settings, fake: FakeSpotify, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``python -m ingest …`` as cron runs it: nothing on stdin (a prompt would read EOF or wait)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
+        cwd=REPO, env={**os.environ, **spotify_env(settings, fake)}, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    return done, time.monotonic() - started
+
+
+def assert_lapsed(done: subprocess.CompletedProcess[str], seconds: float, name: str, reason: str) -> None:
+    assert done.returncode == EXIT_AUTH_LAPSED, done.stdout + done.stderr
+    assert seconds < 30
+    message = done.stderr.strip()
+    assert len(message.splitlines()) == 1, message  # one message, no traceback
+    assert f"listener '{name}'" in message and reason in message
+    assert message.endswith(f"run: python -m ingest auth --user {name}")
+
+
+def test_poll_exits_77_without_prompting_when_spotify_rejects_the_refresh_token(tmp_path, fake):
+    settings = settings_for(tmp_path, fake)
+    user_id = pseudonymous_user_id(settings, "alice")
+    authorize(settings, user_id, lambda url: "http://127.0.0.1:8888/callback?code=good-code&state=x")
+    add_plays(fake, 0, 3)
+    # Six months on: the access token has long expired and Spotify has expired the refresh token.
+    path = token_file(settings, user_id)
+    path.write_bytes(orjson.dumps(orjson.loads(path.read_bytes()) | {"expires_at": 0}))
+    fake.revoke_refresh_tokens()
+
+    done, seconds = unattended(settings, fake, "poll", "--user", "alice")
+
+    assert_lapsed(done, seconds, "alice", "invalid_grant")
+    assert fake.state.counts["refused_refresh"] == 1
+    assert landed_play_times(settings, user_id) == []
+    [lapse] = current_lapses(settings)
+    assert (lapse.user_id, lapse.reason) == (user_id, REFRESH_REJECTED)
+    assert f"(since {lapse.since})" in done.stderr
+    again, seconds = unattended(settings, fake, "poll", "--user", "alice")
+    assert_lapsed(again, seconds, "alice", "invalid_grant")
+    assert current_lapses(settings) == [lapse]  # still lapsed since the first failure
+
+    authorize(settings, user_id, lambda url: "http://127.0.0.1:8888/callback?code=good-again&state=x")
+    assert current_lapses(settings) == []  # auth ends the lapse
+    done, _ = unattended(settings, fake, "poll", "--user", "alice")
+    assert (done.returncode, done.stdout.strip()) == (0, "poll: 3 plays landed.")
+
+
+def test_poll_exits_77_when_the_stored_grant_lacks_a_scope_the_app_asks_for(tmp_path, fake):
+    settings = settings_for(tmp_path, fake)
+    user_id = pseudonymous_user_id(settings)
+    # Tokens from a version that asked for fewer scopes (spotipy alone would ask for a new authorisation on stdin).
+    token = fake.grant("user-read-private") | {"expires_at": int(time.time()) + 3600}
+    TokenFile(token_file(settings, user_id)).save_token_to_cache(token)
+    with pytest.raises(AuthorizationLapsed):
+        oauth_manager(settings, user_id).get_access_token(as_dict=False)
+
+    done, seconds = unattended(settings, fake, "poll")
+
+    assert_lapsed(done, seconds, "me", "lacks the scope(s) user-read-recently-played")
+    metadata, seconds = unattended(settings, fake, "fetch-metadata")
+    assert_lapsed(metadata, seconds, "me", "lacks the scope(s) user-read-recently-played")
+    assert fake.state.counts["/v1/me/player/recently-played"] == 0
+    # Tokens stored by spotipy itself name the scopes it asked for, not those granted: Spotify answers 403.
+    TokenFile(token_file(settings, user_id)).save_token_to_cache(token | {"scope": SCOPES})
+    done, seconds = unattended(settings, fake, "poll")
+    assert_lapsed(done, seconds, "me", "Spotify refused recently-played: the authorisation lacks a scope")
+    assert fake.state.counts["/v1/me/player/recently-played"] == 1
+    # An authorisation that grants too little is refused by auth itself, not found out by the next poll.
+    fake.grant_only("user-read-private")
+    with pytest.raises(AuthError, match=r"scope\(s\) user-read-recently-played are missing"):
+        authorized(settings)
+    assert [lapse.user_id for lapse in current_lapses(settings)] == [user_id]
+
+
+def test_poll_exits_77_when_the_listener_has_no_tokens(tmp_path, fake):
+    """(Without CLIENT_ID/CLIENT_SECRET poll is skipped with exit code 0: test_poll_cli_skips_without_credentials.)"""
+    settings = settings_for(tmp_path, fake)
+
+    done, seconds = unattended(settings, fake, "poll")
+
+    assert_lapsed(done, seconds, "me", "no Spotify tokens are stored")
+    assert fake.state.requests == []
+
+
+def test_the_pipeline_goes_on_past_a_lapsed_authorisation_and_names_the_listener(tmp_path, fake, monkeypatch):
+    settings = settings_for(tmp_path, fake)
+    for key, value in spotify_env(settings, fake).items():
+        monkeypatch.setenv(key, value)
+    [poll_step] = [step for step in STEPS if step.name == "poll"]
+
+    result = run_step(poll_step, settings)
+
+    assert (result.status, result.exit_code) == ("lapsed", EXIT_AUTH_LAPSED)
+    run = PipelineRun.new()
+    run.results.append(result)
+    assert run.failed_step is None  # the load, checks, builds and report still run
+    assert re.search(r"^  poll\s+lapsed\s", format_summary(run), re.M)
+    [lapse] = current_lapses(settings)
+    summary = lapse_summary(settings)
+    assert f"LAPSED: Spotify authorisation of listener {lapse.user_id} lapsed (since {lapse.since})" in summary
+    assert summary.strip().endswith("run: python -m ingest auth")  # the default listener: no --user needed
+    assert exit_code(run, recorded=True) == EXIT_AUTH_LAPSED
+    run.results.append(replace(result, step="load", status="failed", exit_code=1))
+    assert exit_code(run, recorded=True) == 1  # a failure outranks the lapse
+
+
+def test_the_report_names_a_listener_whose_authorisation_lapsed(tmp_path):
+    lapse = Lapse("u_lapsedlistener0", "2026-06-01T04:00:00Z", REFRESH_REJECTED)
+    nothing_built = ReportData(*(TableRead(f"gold.table_{n}", None, "not built yet") for n in range(8)))
+
+    [index] = write_reports(nothing_built, tmp_path / "reports", "2026-12-03T00:00:00Z", lapses=[lapse])
+    page = user_page(lapse.user_id, nothing_built, "2026-12-03T00:00:00Z", notice=lapse_notice([lapse], lapse.user_id))
+
+    for html in (index.read_text(), page):
+        assert 'data-warning="authorisation-lapsed"' in html
+        assert f'<strong>{lapse.user_id}</strong> since <time datetime="{lapse.since}">' in html
+        assert "invalid_grant" in html and "python -m ingest auth --user" in html
+    assert lapse_notice([lapse], "u_someoneelse0000") == ""
+    [plain] = write_reports(nothing_built, tmp_path / "plain", "2026-12-03T00:00:00Z")
+    assert "authorisation-lapsed" not in plain.read_text()

@@ -10,6 +10,7 @@ from typing import Any
 
 from dbt.adapters.base import PythonJobHelper
 from dbt.adapters.spark_lakehouse.connections import SparkLakehouseCredentials
+from dbt.adapters.spark_lakehouse.server_check import check_connect_session
 from dbt_common.exceptions import DbtRuntimeError
 
 _sessions: dict[str, Any] = {}
@@ -41,6 +42,7 @@ class SparkConnectPythonJobHelper(PythonJobHelper):
 
     def submit(self, compiled_code: str) -> None:
         spark = connect_session(self.credentials.connect_url)
+        check_connect_session(spark, self.credentials)
         model_name = self.parsed_model.get("unique_id", self.parsed_model.get("alias", "model"))
         code = compile(compiled_code, f"<dbt python model {model_name}>", "exec")
         exec(code, {"spark": spark, "__name__": "__dbt_python_model__"})
