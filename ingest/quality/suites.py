@@ -171,6 +171,7 @@ def _play_checks(config: GateConfig, now: dt.datetime) -> tuple[Check, ...]:
         not_null("user_id"),
         not_null("played_at"),
         not_in_future("played_at", now, config.future_tolerance_minutes),
+        not_null("ms_played"),
         in_range("ms_played", 0, MAX_PLAY_MS),
     )
 

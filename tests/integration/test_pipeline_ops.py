@@ -161,6 +161,8 @@ def test_lock_is_free_after_the_runs_and_a_held_lock_means_exit_75(
 # What the staging models rename: the Bronze table the gate checks for each.
 BRONZE_OF = {
     "model.spotify_analytics.stg_spotify__plays": "bronze.listening_history_bronze",
+    "model.spotify_analytics.stg_spotify__podcast_plays": "bronze.podcast_history_bronze",
+    "model.spotify_analytics.stg_spotify__audiobook_plays": "bronze.audiobook_history_bronze",
     "model.spotify_analytics.stg_spotify__track_features": "bronze.my_tracks_features_bronze",
     "model.spotify_analytics.stg_synthetic__track_features": "bronze.my_tracks_features_bronze_synthetic",
     "model.spotify_analytics.stg_kaggle__tracks": "bronze.kaggle_tracks_bronze",
