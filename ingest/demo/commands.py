@@ -1,8 +1,11 @@
 """Typer commands ``demo add`` and ``demo remove``: the generated demo listener (``ingest.demo.listener``)."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ingest.config import Settings
 
 demo_app = typer.Typer(help="The generated demo listener 'demo': what a first run shows before real data arrives.")
 
@@ -73,3 +76,15 @@ def demo_remove() -> None:
         f"demo: removed '{DEMO_USER}' ({removed.landing_files} landing file(s)); the report in {report_dir(settings)} "
         f"now shows {len(pages) - 1} listener(s)."
     )
+
+
+def demo_note(settings: "Settings") -> None:
+    """Real plays have landed: say how to take the generated demo listener out, when it is there."""
+    from ingest.demo import DEMO_USER, REMOVE_COMMAND
+    from ingest.demo.listener import demo_present
+
+    if demo_present(settings):
+        typer.echo(
+            f"note: the lakehouse also holds the GENERATED demo listener '{DEMO_USER}' (the report marks it); "
+            f"remove it with: {REMOVE_COMMAND}"
+        )

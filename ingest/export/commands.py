@@ -15,8 +15,7 @@ def import_history_command(
     Every listening-history file is imported, whatever Spotify named it; everything else in the export is
     skipped and listed. Exit code 1 when a history file is refused or a path holds no listening history."""
     from ingest.cli import fail, settings_or_exit
-    from ingest.demo import DEMO_USER, REMOVE_COMMAND
-    from ingest.demo.listener import demo_present
+    from ingest.demo.commands import demo_note
     from ingest.export.importer import import_history
 
     settings = settings_or_exit()
@@ -28,11 +27,8 @@ def import_history_command(
         typer.echo(line)
     for outcome in result.having("refused"):
         typer.echo(f"refused: {outcome.name}: {outcome.reason}", err=True)
-    if result.having("imported") and demo_present(settings):
-        typer.echo(
-            f"note: the lakehouse also holds the GENERATED demo listener '{DEMO_USER}' (the report marks it); "
-            f"remove it with: {REMOVE_COMMAND}"
-        )
+    if result.having("imported"):
+        demo_note(settings)
     for path in result.paths_without_history:
         typer.echo(f"error: {path} holds no listening history (nothing was imported from it)", err=True)
     if result.having("refused") or result.paths_without_history:

@@ -73,6 +73,10 @@ def poll(user: UserOption = None) -> None:
         return
     gap = " GAP: plays may have been lost since the previous poll (recorded)." if result.gap else ""
     typer.echo(f"poll: {result.plays} plays landed.{gap}")
+    if result.plays:
+        from ingest.demo.commands import demo_note
+
+        demo_note(settings)
 
 
 def fetch_metadata(user: UserOption = None) -> None:
