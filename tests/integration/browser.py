@@ -104,8 +104,9 @@ CHART_PROBE = """JSON.stringify([...document.querySelectorAll('svg[data-chart]')
   width: svg.getBoundingClientRect().width, height: svg.getBoundingClientRect().height})))"""
 
 
-def inspect_page(path: Path, profile: Path, screenshot: Path) -> dict[str, Any]:
-    """Load ``path`` with the network offline; return console errors, requests, charts and page text."""
+def inspect_page(path: Path, profile: Path, screenshot: Path, height: int | None = None) -> dict[str, Any]:
+    """Load ``path`` with the network offline; return console errors, requests, charts and page text. The
+    screenshot shows the whole page, or its top ``height`` pixels."""
     browser = Browser(profile)
     try:
         target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
@@ -128,7 +129,8 @@ def inspect_page(path: Path, profile: Path, screenshot: Path) -> dict[str, Any]:
         shot = browser.send(
             "Page.captureScreenshot",
             {"format": "png", "captureBeyondViewport": True,
-             "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}},
+             "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], height or size["height"]),
+                      "scale": 1}},
             session=session,
         )  # fmt: skip
         screenshot.write_bytes(base64.b64decode(shot["data"]))

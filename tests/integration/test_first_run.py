@@ -63,8 +63,8 @@ def test_the_demo_page_shows_every_section_with_its_chart_and_says_it_is_generat
 ) -> None:
     require_chromium()
     reports = lakehouse.settings.data_path / "reports"
-    screenshot = tmp_path / "report-demo.png"
-    seen = inspect_page(reports / "user-demo.html", tmp_path / "profile", screenshot)
+    screenshot = reports / "screenshot-demo.png"  # the README's picture (docs/images/report-demo.png) is a copy
+    seen = inspect_page(reports / "user-demo.html", tmp_path / "profile", screenshot, height=1400)
     assert seen["errors"] == []
     assert {chart["name"] for chart in seen["charts"]} >= USER_CHARTS
     assert all(chart["drawn"] > 0 and chart["width"] > 0 for chart in seen["charts"])
