@@ -11,7 +11,8 @@
        `<table>__dbt_tmp`, schema changes are handled by on_schema_change, the strategy's SQL moves the rows into
        the target (merge with unique_key, merge_update_columns, merge_exclude_columns, incremental_predicates) and
        the temporary table is dropped.
-     The target changes only in the last, single write: a model that fails leaves it as it was. --#}
+     The target changes only after the model has run, in its last write (the staged strategies may alter its
+     columns just before, for on_schema_change): a model that fails leaves it as it was. --#}
 {% materialization incremental, adapter='spark_lakehouse', supported_languages=['sql', 'python'] -%}
   {%- if model['language'] != 'python' -%}
     {{ return(materialization_incremental_spark()) }}
