@@ -34,6 +34,8 @@ $(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
 	@# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (this image, some CI machines) every
 	@# dbt and ingest process would otherwise recompile its imports, about 2 s of each dbt start.
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
+	@# setuptools reuses adapter/build: without removing it, a file deleted from adapter/ would still be installed
+	rm -rf adapter/build
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e . --reinstall-package dbt-spark-lakehouse ./adapter
 	touch $@
 
@@ -48,8 +50,8 @@ test: setup chromium ## Run the test suite (starts and stops its own lakehouse s
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff and sqlfluff (its dbt templater asks the lakehouse server, which is started when down)
-	$(BIN)/ruff check ingest adapter tests bench python_models
-	$(BIN)/ruff format --check ingest adapter tests bench
+	$(BIN)/ruff check ingest adapter tests bench python_models conftest.py
+	$(BIN)/ruff format --check ingest adapter tests bench conftest.py
 	$(BIN)/python -m ingest server start
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 

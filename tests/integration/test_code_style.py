@@ -10,11 +10,12 @@ from pathlib import Path
 from conftest import Lakehouse
 
 BIN = Path(sys.executable).parent
+PYTHON = ["ingest", "adapter", "tests", "bench", "conftest.py"]
 
 
 def test_python_is_ruff_clean(lakehouse: Lakehouse) -> None:
-    checked = lakehouse.run(str(BIN / "ruff"), "check", "ingest", "adapter", "tests", "bench", "python_models")
-    formatted = lakehouse.run(str(BIN / "ruff"), "format", "--check", "ingest", "adapter", "tests", "bench")
+    checked = lakehouse.run(str(BIN / "ruff"), "check", *PYTHON, "python_models")
+    formatted = lakehouse.run(str(BIN / "ruff"), "format", "--check", *PYTHON)
 
     assert checked.returncode == 0, checked.stdout[-3000:]
     assert formatted.returncode == 0, formatted.stdout[-3000:]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, Lakehouse
 from pydantic import SecretStr
 
 from ingest.bronze.delta import REPARTITION_FROM, ensure_bronze_database, ensure_table
@@ -28,7 +29,6 @@ from ingest.lakehouse.client import connect
 from ingest.spotify.auth import authorize
 from ingest.spotify.poll import poll
 from ingest.spotify.users import pseudonymous_user_id
-from tests.integration.conftest import REPO, Lakehouse
 from tests.integration.fake_spotify import FakeSpotify, track_object
 from tests.integration.ingest_exports import extended_record, podcast_record, write_classic, write_extended
 

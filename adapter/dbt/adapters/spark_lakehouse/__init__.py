@@ -2,8 +2,9 @@
 
 dbt-spark runs SQL over Thrift but only knows how to run Python models on Databricks. This plugin
 inherits everything from dbt-spark (``dependencies=["spark"]``: macros, materializations, relations)
-and adds one thing: Python models are executed in the dbt process against a Spark Connect session on
-the same lakehouse server that serves Thrift, so both languages see one metastore.
+and adds Python models: they run in the dbt process against a Spark Connect session on the Spark server
+(the one that serves Thrift, so both languages see one metastore), with the table and incremental
+materializations and the ``replace_where`` strategy (see README.md).
 """
 
 from dbt.adapters.base import AdapterPlugin

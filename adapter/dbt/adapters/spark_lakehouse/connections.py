@@ -1,20 +1,26 @@
 """Credentials and connection manager: dbt-spark's Thrift connection plus the Spark Connect endpoint."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from dbt.adapters.contracts.connection import Connection
-from dbt.adapters.spark.connections import SparkConnectionManager, SparkCredentials
+from dbt.adapters.spark.connections import SparkConnectionManager, SparkConnectionMethod, SparkCredentials
 from dbt.adapters.spark_lakehouse.server_check import check_thrift_connection
 
 ADAPTER_TYPE = "spark_lakehouse"
+SESSION_SETTING = "set:hiveconf:"  # how a Thrift (HiveServer2) client sets a Spark setting for its session
 
 
 @dataclass
 class SparkLakehouseCredentials(SparkCredentials):
-    """dbt-spark credentials (``method: thrift`` for SQL) plus where Spark Connect listens."""
+    """dbt-spark credentials (``method: thrift`` for SQL) plus where Spark Connect listens: ``connect_url``
+    (``sc://host:port``, for a Connect server that is not on the Thrift host) or else ``connect_host`` (default:
+    ``host``) and ``connect_port``."""
 
     connect_host: str | None = None
     connect_port: int = 15002
+    connect_url: str | None = None
     # dbt-spark polls a running Thrift query every `poll_interval` seconds, an int defaulting to 5: most of our
     # queries finish in well under a second, so each waited up to 5 s for nothing. A status poll is one cheap
     # RPC, so poll often.
@@ -24,16 +30,37 @@ class SparkLakehouseCredentials(SparkCredentials):
     expected_server_paths: dict[str, str] = field(default_factory=dict)
     expected_server_hint: str | None = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method == SparkConnectionMethod.THRIFT:
+            # Spark 4's Thrift server turns on the Java 8 date API, with which Delta 4.4's answer to `max(date
+            # column)` from its statistics fails (ClassCastException: LocalDate cannot be cast to java.sql.Date),
+            # e.g. dbt's usual `where d > (select max(d) from {{ this }})`. SQL results are the same either way.
+            # HiveServer2 applies a session setting only with the `set:hiveconf:` prefix.
+            self.server_side_parameters.setdefault(f"{SESSION_SETTING}spark.sql.datetime.java8API.enabled", "false")
+
     @property
     def type(self) -> str:
         return ADAPTER_TYPE
 
     @property
-    def connect_url(self) -> str:
-        return f"sc://{self.connect_host or self.host}:{self.connect_port}"
+    def spark_connect_url(self) -> str:
+        """The Spark Connect URL Python models run against."""
+        return self.connect_url or f"sc://{self.connect_host or self.host}:{self.connect_port}"
 
     def _connection_keys(self) -> tuple[str, ...]:
-        return (*super()._connection_keys(), "connect_host", "connect_port", "expected_server_paths")
+        return (*super()._connection_keys(), "connect_host", "connect_port", "connect_url", "expected_server_paths")
+
+    def connection_info(self, *, with_aliases: bool = False) -> Iterable[tuple[str, Any]]:
+        """What ``dbt debug`` shows: a ``connect_url``'s parameters (they may hold a token) are hidden."""
+        for key, value in super().connection_info(with_aliases=with_aliases):
+            yield key, (without_parameters(value) if key == "connect_url" and value else value)
+
+
+def without_parameters(url: str) -> str:
+    """A Spark Connect URL without its ``;key=value`` parameters (a token, a user id), fit for logs."""
+    address, separator, _ = url.partition(";")
+    return f"{address.rstrip('/')}/;…" if separator else url
 
 
 class SparkLakehouseConnectionManager(SparkConnectionManager):

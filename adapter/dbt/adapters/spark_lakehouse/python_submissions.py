@@ -1,38 +1,64 @@
-"""Run a compiled dbt Python model against a Spark Connect session on the lakehouse server.
+"""Run a compiled dbt Python model against a Spark Connect session on the server.
 
-The compiled code (the model's ``model(dbt, session)`` plus dbt's materialization footer) is executed
-in this process with ``spark`` bound to a remote session, so DataFrame work runs on the server and
-pandas/scikit-learn code runs here.
+The compiled code (the model's ``model(dbt, session)`` plus the materialization's footer) is executed in the
+dbt process with ``spark`` bound to a remote session, so DataFrame work runs on the server and pandas or
+scikit-learn code runs here.
+
+Each model run gets a session of its own, stopped when it ends (as each Python model is a job of its own on
+Databricks): a session caches table metadata, so a long-lived one would read a parquet table as it was when it
+first read it, not as a SQL model or a seed has since rewritten it; nor does one model's session state (settings,
+temporary views) reach another. While the model runs, its session is the thread's active one: pandas-on-Spark and
+``SparkSession.getActiveSession()``, which take no session argument, find it (dbt runs models in threads).
 """
 
-import threading
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dbt.adapters.base import PythonJobHelper
-from dbt.adapters.spark_lakehouse.connections import SparkLakehouseCredentials
+from dbt.adapters.spark_lakehouse.connections import SparkLakehouseCredentials, without_parameters
 from dbt.adapters.spark_lakehouse.server_check import check_connect_session
 from dbt_common.exceptions import DbtRuntimeError
 
-_sessions: dict[str, Any] = {}
-_sessions_lock = threading.Lock()
+
+@contextmanager
+def model_session(url: str) -> Iterator[Any]:
+    """A new Spark Connect session at ``url``, this thread's active one until it is stopped on leaving."""
+    session = open_session(url)
+    try:
+        with active(session):
+            yield session
+    finally:
+        session.stop()
 
 
-def connect_session(url: str) -> Any:
-    """One Spark Connect session per server URL for the life of the dbt process."""
-    from pyspark.sql import SparkSession
+def open_session(url: str) -> Any:
+    """A new Spark Connect session at ``url``, and pyspark told that this process uses Spark Connect."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
 
-    with _sessions_lock:
-        session = _sessions.get(url)
-        if session is None:
-            try:
-                session = SparkSession.builder.remote(url).getOrCreate()
-            except Exception as exc:  # pyspark raises several types for an unreachable server
-                raise DbtRuntimeError(
-                    f"Cannot open a Spark Connect session at {url}: {exc}. "
-                    "Is the lakehouse server running? (python -m ingest server status)"
-                ) from exc
-            _sessions[url] = session
-        return session
+    # pyspark routes calls that take no session (pandas-on-Spark, SparkSession.getActiveSession) to Spark
+    # Connect only when this is set, else it starts a local JVM; its own builder sets it for a remote session.
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    try:
+        return ConnectSession.builder.remote(url).create()
+    except Exception as exc:  # pyspark raises several types for a bad URL
+        raise DbtRuntimeError(f"Cannot open a Spark Connect session at {without_parameters(url)}: {exc}") from exc
+
+
+@contextmanager
+def active(session: Any) -> Iterator[None]:
+    """Make ``session`` this thread's active Spark Connect session for the duration, then restore the
+    previous one. pyspark 4.1 keeps it in a thread-local that only its builder sets, on creating a session."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    local = ConnectSession._active_session
+    previous = getattr(local, "session", None)
+    local.session = session
+    try:
+        yield
+    finally:
+        local.session = previous
 
 
 class SparkConnectPythonJobHelper(PythonJobHelper):
@@ -41,8 +67,8 @@ class SparkConnectPythonJobHelper(PythonJobHelper):
         self.credentials = credentials
 
     def submit(self, compiled_code: str) -> None:
-        spark = connect_session(self.credentials.connect_url)
-        check_connect_session(spark, self.credentials)
         model_name = self.parsed_model.get("unique_id", self.parsed_model.get("alias", "model"))
         code = compile(compiled_code, f"<dbt python model {model_name}>", "exec")
-        exec(code, {"spark": spark, "__name__": "__dbt_python_model__"})
+        with model_session(self.credentials.spark_connect_url) as spark:
+            check_connect_session(spark, self.credentials)
+            exec(code, {"spark": spark, "__name__": "__dbt_python_model__"})

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dbt.adapters.spark_lakehouse.results import as_spark_dataframe
 from dbt_common.exceptions import DbtRuntimeError
 
 log = logging.getLogger(__name__)
@@ -55,19 +56,19 @@ def recorded_predicate(relation: str) -> str:
     return predicate
 
 
-def write_replacing(spark: Any, rows: Any, relation: str, on_schema_change: str) -> None:
-    """Replace the rows of the Delta table ``relation`` matching the model's recorded predicate by ``rows`` (a
-    Spark or pandas DataFrame), in one commit that fails if a new row lies outside the predicate. Columns
-    are matched by name; with ``append_new_columns`` a new column of ``rows`` is added to the table, with
-    ``ignore`` the table keeps its columns. Nothing is written when the predicate is :data:`KEEP`."""
+def write_replacing(spark: Any, result: Any, relation: str, on_schema_change: str) -> None:
+    """Replace the rows of the Delta table ``relation`` matching the model's recorded predicate by the model's
+    ``result`` (a Spark, pandas or pandas-on-Spark DataFrame), in one commit that fails if a new row lies
+    outside the predicate. Columns are matched by name; with ``append_new_columns`` a new column of the rows is
+    added to the table, with ``ignore`` the table keeps its columns. Nothing is written when the predicate is
+    :data:`KEEP`."""
     predicate = recorded_predicate(relation)
     if predicate == KEEP:
         log.info("%s: kept, the model replaced no rows", relation)
         return
     from pyspark.sql import functions as F  # imported here: the dbt process needs pyspark only for models
 
-    if not hasattr(rows, "writeTo"):  # pandas
-        rows = spark.createDataFrame(rows)
+    rows = as_spark_dataframe(spark, result, relation)
     if on_schema_change == "append_new_columns":
         writer = rows.writeTo(relation).option("mergeSchema", "true")
     else:  # 'ignore': the table keeps its columns

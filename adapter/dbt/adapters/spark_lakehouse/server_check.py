@@ -77,4 +77,4 @@ def check_connect_session(session: Any, credentials: Any) -> None:
     def read_conf(conf: str) -> str | None:
         return session.conf.get(conf, None)
 
-    check_server_paths(expected, read_conf, credentials.connect_url, credentials.expected_server_hint)
+    check_server_paths(expected, read_conf, credentials.spark_connect_url, credentials.expected_server_hint)

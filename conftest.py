@@ -1,4 +1,5 @@
-"""Test session fixtures: one real lakehouse server for the session, on free ports and a fresh data dir.
+"""Test session fixtures: one real lakehouse server for the session, on free ports and a fresh data dir, shared
+by the project's tests (tests/integration) and the adapter plugin's (adapter/tests).
 
 The server, the CLI and dbt run exactly as a user runs them (``python -m ingest …``, ``dbt …``); only
 ports and the data directory differ, so a test run never touches a developer's own lakehouse.
@@ -17,7 +18,7 @@ import pytest
 from ingest.config import Settings
 from ingest.lakehouse import server
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
 KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
 
@@ -121,3 +122,10 @@ def lakehouse(tmp_path_factory: pytest.TempPathFactory, kaggle_sample: Path) -> 
     assert started.returncode == 0, started.stderr + started.stdout
     yield house
     house.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_lakehouse_server(lakehouse: Lakehouse) -> dict[str, Any]:
+    """The adapter plugin's tests (adapter/tests) run against the session's lakehouse: its profile keys."""
+    settings = lakehouse.settings
+    return {"host": settings.lakehouse_host, "port": settings.thrift_port, "connect_port": settings.connect_port}
