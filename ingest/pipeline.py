@@ -1,7 +1,7 @@
 """The main job, run by hand (``make run``) or by cron: every step in order, one run at a time.
 
-server up → poll → load → validate Bronze → dbt build (all but Gold) → validate Silver → dbt build (Gold)
-→ dbt docs generate → report. Each step is the command a user would type, run as a subprocess; the first
+server up → poll → demo (a first run without data only) → load → validate Bronze → dbt build (all but Gold)
+→ validate Silver → dbt build (Gold) → dbt docs generate → report. Each step is the command a user would type, run as a subprocess; the first
 failure stops the run, so Gold is only rebuilt from checked Silver. The run summary is printed and
 appended to ``ops.pipeline_runs``.
 
