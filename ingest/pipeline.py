@@ -1,9 +1,9 @@
 """The main job, run by hand (``make run``) or by cron: every step in order, one run at a time.
 
 server up → poll → demo (a first run without data only) → load → validate Bronze → dbt build (all but Gold)
-→ validate Silver → dbt build (Gold) → dbt docs generate → report. Each step is the command a user would type, run as a subprocess; the first
-failure stops the run, so Gold is only rebuilt from checked Silver. The run summary is printed and
-appended to ``ops.pipeline_runs``.
+→ validate Silver → dbt build (Gold) → dbt docs generate → report. Each step is the command a user would type,
+run as a subprocess; the first failure stops the run, so Gold is only rebuilt from checked Silver. The run
+summary is printed and appended to ``ops.pipeline_runs``.
 
 Exit codes: 0 every step succeeded or was skipped as not available; 1 a step failed (or the summary
 could not be recorded); 75 another run holds the lock (nothing was done); 77 every step ran but ``poll`` found a
