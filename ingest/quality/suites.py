@@ -28,7 +28,9 @@ MEDIA_TYPES = ["audio", "video"]
 FEATURE_SOURCES = ["spotify_api", "kaggle", "synthetic"]
 MAX_PLAY_MS = VALID_RANGES["duration_ms"][1]
 TABLE_COVERAGE_SHARES = ("overall", *FEATURE_SOURCES)
-LISTENER_COVERAGE = "feature coverage per listener"
+# A scope is part of names Great Expectations writes into its YAML config: no spaces (it folds long keys at them,
+# into YAML it cannot read back).
+LISTENER_COVERAGE = "feature_coverage_per_listener"
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,12 @@ class TableSuite:
     checks: tuple[Check, ...]
     # Columns added before validation (name -> Spark SQL expression), e.g. 0/1 flags whose mean is a share.
     derived_columns: dict[str, str] = field(default_factory=dict)
-    scope: str = ""  # what of the table the suite checks when not its rows, e.g. "feature coverage per listener"
+    scope: str = ""  # what of the table the suite checks when not its rows, e.g. "feature_coverage_per_listener"
 
     @property
     def name(self) -> str:
         """The suite's name in Great Expectations and its Data Docs."""
-        return f"{self.table} ({self.scope})" if self.scope else self.table
+        return f"{self.table}.{self.scope}" if self.scope else self.table
 
     def on_table(self, table: str) -> "TableSuite":
         return TableSuite(self.layer, table, self.checks, self.derived_columns, self.scope)

@@ -21,8 +21,10 @@ from conftest import REPO, Lakehouse
 
 from ingest.bronze.delta import BRONZE_DATABASE, ensure_bronze_database, ensure_table
 from ingest.bronze.schemas import (
+    AUDIOBOOK_HISTORY_COLUMNS,
     LISTENING_HISTORY_COLUMNS,
     PARTITIONS,
+    PODCAST_HISTORY_COLUMNS,
     SYNTHETIC_FEATURES_COLUMNS,
     TRACK_FEATURES_COLUMNS,
 )
@@ -112,7 +114,8 @@ def bronze_columns(ddl: str) -> str:
 def replace_bronze_table(spark: "SparkSession", table: str, ddl: str, rows: pd.DataFrame) -> None:
     spark.sql(f"drop table if exists {BRONZE_DATABASE}.{table}")
     ensure_table(spark, table, bronze_columns(ddl), PARTITIONS.get(table))
-    append_bronze_rows(spark, table, ddl, rows)
+    if not rows.empty:
+        append_bronze_rows(spark, table, ddl, rows)
 
 
 def append_bronze_rows(spark: "SparkSession", table: str, ddl: str, rows: pd.DataFrame) -> None:
@@ -176,6 +179,11 @@ def scenario(lakehouse: Lakehouse, spark: "SparkSession", kaggle_sample: Path) -
     replace_bronze_table(spark, REAL, TRACK_FEATURES_COLUMNS, real)
     replace_bronze_table(spark, SYNTHETIC, SYNTHETIC_FEATURES_COLUMNS, synthetic)
     replace_bronze_table(spark, LISTENING, LISTENING_HISTORY_COLUMNS, scenario.plays)
+    for spoken, ddl in (
+        ("podcast_history_bronze", PODCAST_HISTORY_COLUMNS),
+        ("audiobook_history_bronze", AUDIOBOOK_HISTORY_COLUMNS),
+    ):
+        replace_bronze_table(spark, spoken, ddl, pd.DataFrame())  # music only: no spoken word from other modules
     return scenario
 
 
