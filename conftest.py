@@ -9,7 +9,9 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from ingest.lakehouse import server
 REPO = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
 KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
+EXPORTS = Path(os.environ.get("SPOTIFY_EXPORTS_DIR", SHARED_DATA / "spotify_exports"))
+NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
 
 
 def free_port() -> int:
@@ -129,3 +133,62 @@ def spark_lakehouse_server(lakehouse: Lakehouse) -> dict[str, Any]:
     """The adapter plugin's tests (adapter/tests) run against the session's lakehouse: its profile keys."""
     settings = lakehouse.settings
     return {"host": settings.lakehouse_host, "port": settings.thrift_port, "connect_port": settings.connect_port}
+
+
+@dataclass
+class ScheduledRun:
+    """The real exports imported, then two pipeline runs started as cron would overlap them."""
+
+    folders: list[Path]
+    users: dict[str, str]  # export folder name -> the listener's user_id
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]  # started once the first held the lock
+    first_was_running: bool  # when the second had already exited
+    runs_added: int  # runs recorded in ops.pipeline_runs
+
+
+def pipeline_run_count(house: Lakehouse) -> int:
+    if not house.sql("show databases like 'ops'") or not house.sql("show tables in ops like 'pipeline_runs'"):
+        return 0
+    return house.sql("select count(distinct run_id) as n from ops.pipeline_runs")[0].n
+
+
+@pytest.fixture(scope="session")
+def real_exports_run(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> ScheduledRun:
+    """Every folder of the real exports (``SPOTIFY_EXPORTS_DIR``) imported as the listener named after it, then
+    ``python -m ingest pipeline`` as cron runs it, and a second run started while the first holds the lock.
+
+    One run serves two modules, so the session pays for this pipeline once: test_real_exports checks what it
+    built, test_scheduled_runs how the runs excluded each other and what they recorded. Those modules sort
+    next to each other (only modules that add their own listeners or tables run between them)."""
+    from ingest.spotify.users import pseudonymous_user_id
+
+    folders = sorted(path for path in EXPORTS.iterdir() if path.is_dir()) if EXPORTS.is_dir() else []
+    if not folders:
+        pytest.fail(f"The real Spotify exports are missing: {EXPORTS} (set SPOTIFY_EXPORTS_DIR or SHARED_DATA_DIR)")
+    users = {}
+    for folder in folders:
+        done = lakehouse.cli("import-history", "--user", folder.name, str(folder))
+        assert done.returncode == 0 and "0 refused" in done.stdout, done.stdout + done.stderr[-3000:]
+        users[folder.name] = pseudonymous_user_id(lakehouse.settings, folder.name)
+    before = pipeline_run_count(lakehouse)
+    logs = tmp_path_factory.mktemp("pipeline_runs")
+    lock = lakehouse.settings.data_path / "pipeline.lock"
+    lock.unlink(missing_ok=True)  # a lock file left by an earlier run must not pass for the first run's
+    env = {**os.environ, **lakehouse.env, **NO_CREDENTIALS}
+    with (logs / "out").open("w") as out, (logs / "err").open("w") as err:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "ingest", "pipeline"], cwd=REPO, env=env, stdout=out, stderr=err, text=True
+        )
+        deadline = time.monotonic() + 300
+        while not (lock.exists() and lock.read_text().startswith("run ")):
+            assert first.poll() is None, (logs / "err").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the first run never took the lock"
+            time.sleep(0.2)
+        second = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
+        first_was_running = first.poll() is None
+        first.wait(timeout=3600)
+    completed = subprocess.CompletedProcess(
+        first.args, first.returncode, (logs / "out").read_text(), (logs / "err").read_text()
+    )
+    return ScheduledRun(folders, users, completed, second, first_was_running, pipeline_run_count(lakehouse) - before)

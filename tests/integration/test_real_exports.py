@@ -1,6 +1,7 @@
 """Real Spotify privacy exports, end to end: every folder of the shared real exports (``SPOTIFY_EXPORTS_DIR``, by
 default ``<SHARED_DATA_DIR>/spotify_exports``) is imported as one listener, then ``python -m ingest pipeline`` runs
-as a user runs it, with the real Kaggle sample as the catalog.
+as cron runs it, with the real Kaggle sample as the catalog (the session's ``real_exports_run``, which
+test_scheduled_runs shares).
 
 The counts Bronze must hold are computed here from the raw files, independently of the importer: music plays
 (audio and video), podcast episodes, audiobook chapters, records that are none of them, and the duplicates that
@@ -9,19 +10,16 @@ listener and every section of every page renders in headless Chromium.
 """
 
 import json
-import os
 import re
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from browser import REPORT_SECTIONS, inspect_page, require_chromium
-from conftest import SHARED_DATA, Lakehouse
+from conftest import EXPORTS, Lakehouse, ScheduledRun
 
-from ingest.spotify.users import pseudonymous_user_id
-
-EXPORTS = Path(os.environ.get("SPOTIFY_EXPORTS_DIR", SHARED_DATA / "spotify_exports"))
 TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]+")
 USER_CHARTS = {"heatmap", "top-artists", "top-tracks", "weekly-indicators", "mood-over-time", "mood-clusters"}
 NONE_OF_THEM = "neither a track, an episode nor an audiobook chapter"
@@ -93,28 +91,20 @@ def count_folder(folder: Path) -> Expected:
 
 
 @pytest.fixture(scope="module")
-def folders() -> list[Path]:
-    found = sorted(path for path in EXPORTS.iterdir() if path.is_dir()) if EXPORTS.is_dir() else []
-    if not found:
-        pytest.fail(f"The real Spotify exports are missing: {EXPORTS} (set SPOTIFY_EXPORTS_DIR or SHARED_DATA_DIR)")
-    return found
+def folders(real_exports_run: ScheduledRun) -> list[Path]:
+    return real_exports_run.folders
 
 
 @pytest.fixture(scope="module")
-def imported(lakehouse: Lakehouse, folders: list[Path]) -> dict[str, str]:
-    """Each folder imported as the listener named after it; returns folder name -> user_id."""
-    users = {}
-    for folder in folders:
-        done = lakehouse.cli("import-history", "--user", folder.name, str(folder))
-        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-        assert "0 refused" in done.stdout
-        users[folder.name] = pseudonymous_user_id(lakehouse.settings, folder.name)
-    return users
+def imported(real_exports_run: ScheduledRun) -> dict[str, str]:
+    """Each folder imported as the listener named after it: folder name -> user_id."""
+    return real_exports_run.users
 
 
 @pytest.fixture(scope="module")
-def pipeline(lakehouse: Lakehouse, imported: dict[str, str]):
-    result = lakehouse.cli("pipeline")
+def pipeline(real_exports_run: ScheduledRun) -> subprocess.CompletedProcess[str]:
+    """The scheduled run that built the lakehouse from the imported exports."""
+    result = real_exports_run.first
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
     return result
 

@@ -131,7 +131,12 @@ def test_driver_advertises_an_address_executors_can_reach(
 
 def statement_threads(pid: int) -> int:
     """The server's HiveServer2 statement threads (Linux keeps a thread's name in its first 15 characters)."""
-    names = [(task / "comm").read_text().strip() for task in Path(f"/proc/{pid}/task").iterdir()]
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names.append((task / "comm").read_text().strip())
+        except FileNotFoundError:  # the thread ended while we listed them
+            continue
     return sum(name.startswith("HiveServer2-Bac") for name in names)
 
 

@@ -1,16 +1,14 @@
 """`python -m ingest pipeline` as cron runs it: one run at a time, a failing step stops the run before Gold
-and leaves the Gold tables as they were, and every step of every run lands in ops.pipeline_runs."""
+and leaves the Gold tables as they were, and every step of every run lands in ops.pipeline_runs.
+
+The overlapping runs are the session's ``real_exports_run`` (the real exports' pipeline, which test_real_exports
+checks too); this module's name sorts after it, so the run it shares is already done when it starts."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
-from typing import NamedTuple
 
 import pytest
-from conftest import REPO, Lakehouse
+from conftest import NO_CREDENTIALS, REPO, Lakehouse, ScheduledRun
 
 from ingest.ops.steps import BRONZE_GATED_TESTS, SILVER_CHECKED_TESTS, STEPS
 from ingest.quality.gate_config import load_config
@@ -19,14 +17,6 @@ from ingest.quality.suites import layer_suites
 STEP_NAMES = ["server", *(step.name for step in STEPS)]
 GOLD_STEPS = {"dbt_build_gold", "dbt_docs", "report"}
 EXIT_BUSY = 75
-NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
-
-
-class Concurrent(NamedTuple):
-    first: subprocess.CompletedProcess[str]
-    second: subprocess.CompletedProcess[str]
-    first_was_running: bool  # when the second had already exited
-    runs_added: int
 
 
 def run_id_of(stdout: str) -> str:
@@ -42,52 +32,19 @@ def summary_rows(lakehouse: Lakehouse, run_id: str) -> list:
     )
 
 
-def run_count(lakehouse: Lakehouse) -> int:
-    if not lakehouse.sql("show databases like 'ops'") or not lakehouse.sql("show tables in ops like 'pipeline_runs'"):
-        return 0
-    return lakehouse.sql("select count(distinct run_id) as n from ops.pipeline_runs")[0].n
-
-
 def gold_versions(lakehouse: Lakehouse) -> dict[str, int]:
     tables = [row.tableName for row in lakehouse.sql("show tables in gold") if not row.isTemporary]
     return {t: lakehouse.sql(f"describe history gold.{t} limit 1")[0].version for t in tables}
 
 
 @pytest.fixture(scope="module")
-def concurrent(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Concurrent:
-    """A listener's privacy export imported (so Silver has plays to check); then start a full run and, once it
-    holds the lock, a second one, and let both finish."""
-    export = tmp_path_factory.mktemp("pipeline_export")
-    for args in (
-        ("workload", "generate", "--out", str(export), "--format", "extended", "--plays-per-user", "400"),
-        ("import-history", str(export)),
-    ):
-        prepared = lakehouse.cli(*args)
-        assert prepared.returncode == 0, prepared.stderr[-3000:]
-    before = run_count(lakehouse)
-    logs = tmp_path_factory.mktemp("pipeline_runs")
-    lock = lakehouse.settings.data_path / "pipeline.lock"
-    lock.unlink(missing_ok=True)
-    env = {**os.environ, **lakehouse.env, **NO_CREDENTIALS}
-    with (logs / "out").open("w") as out, (logs / "err").open("w") as err:
-        first = subprocess.Popen(
-            [sys.executable, "-m", "ingest", "pipeline"], cwd=REPO, env=env, stdout=out, stderr=err, text=True
-        )
-        deadline = time.monotonic() + 300
-        while not (lock.exists() and lock.read_text().startswith("run ")):
-            assert first.poll() is None, (logs / "err").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the first run never took the lock"
-            time.sleep(0.2)
-        second = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
-        first_was_running = first.poll() is None
-        first.wait(timeout=3600)
-    completed = subprocess.CompletedProcess(
-        first.args, first.returncode, (logs / "out").read_text(), (logs / "err").read_text()
-    )
-    return Concurrent(completed, second, first_was_running, run_count(lakehouse) - before)
+def concurrent(real_exports_run: ScheduledRun) -> ScheduledRun:
+    """The real exports imported (so Silver has plays to check); a full run started and, once it held the lock,
+    a second one; both finished (the session's run, shared with test_real_exports)."""
+    return real_exports_run
 
 
-def test_two_concurrent_runs_exactly_one_proceeds(concurrent: Concurrent) -> None:
+def test_two_concurrent_runs_exactly_one_proceeds(concurrent: ScheduledRun) -> None:
     second = concurrent.second
     assert second.returncode == EXIT_BUSY, second.stderr[-3000:]
     assert concurrent.first_was_running  # the second gave up at once instead of waiting
@@ -100,7 +57,7 @@ def test_two_concurrent_runs_exactly_one_proceeds(concurrent: Concurrent) -> Non
     assert concurrent.runs_added == 1  # only the first run is in the summary table
 
 
-def test_run_summary_records_every_step(lakehouse: Lakehouse, concurrent: Concurrent) -> None:
+def test_run_summary_records_every_step(lakehouse: Lakehouse, concurrent: ScheduledRun) -> None:
     run_id = run_id_of(concurrent.first.stdout)
     rows = summary_rows(lakehouse, run_id)
 
@@ -119,7 +76,9 @@ def test_run_summary_records_every_step(lakehouse: Lakehouse, concurrent: Concur
         assert re.search(rf"^  {name}\s+(ok|skipped)\s+\d+\.\d", concurrent.first.stdout, re.M), name
 
 
-def test_failing_step_stops_before_gold_and_leaves_gold_unchanged(lakehouse: Lakehouse, concurrent: Concurrent) -> None:
+def test_failing_step_stops_before_gold_and_leaves_gold_unchanged(
+    lakehouse: Lakehouse, concurrent: ScheduledRun
+) -> None:
     assert concurrent.first.returncode == 0  # Gold exists from a good run
     gold_before = gold_versions(lakehouse)
     assert gold_before, "the good run left no Gold tables"
@@ -148,7 +107,7 @@ def test_failing_step_stops_before_gold_and_leaves_gold_unchanged(lakehouse: Lak
 
 
 def test_lock_is_free_after_the_runs_and_a_held_lock_means_exit_75(
-    lakehouse: Lakehouse, concurrent: Concurrent
+    lakehouse: Lakehouse, concurrent: ScheduledRun
 ) -> None:
     from ingest.ops.lock import pipeline_lock
 
