@@ -49,6 +49,12 @@
 {%- endif -%}
 {#- A full build recomputes every period; an incremental one the changed listeners' weeks (from the first changed). -#}
 {%- set all_periods = 'true' if watermark is none and not var('sqlfluff_lint', false) else 'false' -%}
+{%- set in_periods_to_sum -%}
+    {{ all_periods }}
+    {%- for user_id, week_start in first_changed_weeks %}
+        or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
+    {%- endfor %}
+{%- endset -%}
 {%- set music_zeros, spoken_zeros = [], [] -%}
 {%- for column in music_additive -%}
     {%- do music_zeros.append('0 as ' ~ column) -%}
@@ -100,22 +106,14 @@ spoken_plays as (
 plays_to_sum as (
 
     select * from plays
-    where
-        {{ all_periods }}
-        {%- for user_id, week_start in first_changed_weeks %}
-            or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
-        {%- endfor %}
+    where {{ in_periods_to_sum }}
 
 ),
 
 spoken_plays_to_sum as (
 
     select * from spoken_plays
-    where
-        {{ all_periods }}
-        {%- for user_id, week_start in first_changed_weeks %}
-            or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
-        {%- endfor %}
+    where {{ in_periods_to_sum }}
 
 ),
 
