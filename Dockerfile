@@ -42,10 +42,10 @@ RUN uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python -
 
 USER app
 # The Delta jars into the project-local Ivy cache now, so containers start without the network.
-RUN python -m ingest server fetch-jars
+RUN python -m spotify_analytics server fetch-jars
 
 VOLUME ["/app/data"]
 EXPOSE 10000 15002 8080
 HEALTHCHECK --interval=30s --timeout=15s --start-period=180s --retries=3 \
-    CMD ["python", "-m", "ingest", "server", "status"]
-CMD ["python", "-m", "ingest", "--help"]
+    CMD ["python", "-m", "spotify_analytics", "server", "status"]
+CMD ["python", "-m", "spotify_analytics", "--help"]

@@ -40,19 +40,19 @@ $(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
 	touch $@
 
 $(JARS): $(INSTALLED)
-	$(BIN)/python -m ingest server fetch-jars
+	$(BIN)/python -m spotify_analytics server fetch-jars
 	touch $@
 
 run: setup ## Start the lakehouse server if needed and run the pipeline (demo data without credentials)
-	$(BIN)/python -m ingest pipeline
+	$(BIN)/python -m spotify_analytics pipeline
 
 test: setup chromium ## Run the test suite (starts and stops its own lakehouse server)
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff and sqlfluff (its dbt templater asks the lakehouse server, which is started when down)
-	$(BIN)/ruff check ingest adapter tests bench python_models conftest.py
-	$(BIN)/ruff format --check ingest adapter tests bench conftest.py
-	$(BIN)/python -m ingest server start
+	$(BIN)/ruff check ingest spotify_analytics adapter tests bench python_models conftest.py
+	$(BIN)/ruff format --check ingest spotify_analytics adapter tests bench conftest.py
+	$(BIN)/python -m spotify_analytics server start
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 
 lock: ## Re-resolve requirements.lock from the pyproject.toml files (replaced only when resolution succeeds)
@@ -65,11 +65,11 @@ bench: setup ## Benchmarks W1-W4 on a lakehouse of their own (W3 10M plays: make
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 server-start: setup
-	$(BIN)/python -m ingest server start
+	$(BIN)/python -m spotify_analytics server start
 server-stop:
-	$(BIN)/python -m ingest server stop
+	$(BIN)/python -m spotify_analytics server stop
 server-status:
-	$(BIN)/python -m ingest server status
+	$(BIN)/python -m spotify_analytics server status
 
 clean: ## Remove the virtualenv, caches and dbt output (keeps data/)
 	rm -rf $(VENV) .cache target logs

@@ -1,7 +1,7 @@
 """Test session fixtures: one real lakehouse server for the session, on free ports and a fresh data dir, shared
 by the project's tests (tests/integration) and the adapter plugin's (adapter/tests).
 
-The server, the CLI and dbt run exactly as a user runs them (``python -m ingest …``, ``dbt …``); only
+The server, the CLI and dbt run exactly as a user runs them (``python -m spotify_analytics …``, ``dbt …``); only
 ports and the data directory differ, so a test run never touches a developer's own lakehouse.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ingest.config import Settings
-from ingest.lakehouse import server
+from spotify_analytics.server import process as server
 
 REPO = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -59,7 +59,11 @@ class Lakehouse:
         return run_command([*args], {**self.env, **(env or {})})
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return self.run(sys.executable, "-m", "ingest", *args, env=env)
+        return self.run(sys.executable, "-m", "spotify_analytics", *args, env=env)
+
+    def workload(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The benchmarks' workload generator (``python -m bench.workload``) against this lakehouse's settings."""
+        return self.run(sys.executable, "-m", "bench.workload", *args)
 
     def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(str(Path(sys.executable).parent / "dbt"), *args)
@@ -156,7 +160,7 @@ def pipeline_run_count(house: Lakehouse) -> int:
 @pytest.fixture(scope="session")
 def real_exports_run(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> ScheduledRun:
     """Every folder of the real exports (``SPOTIFY_EXPORTS_DIR``) imported as the listener named after it, then
-    ``python -m ingest pipeline`` as cron runs it, and a second run started while the first holds the lock.
+    ``python -m spotify_analytics pipeline`` as cron runs it, and a second run started while the first holds the lock.
 
     One run serves two modules, so the session pays for this pipeline once: test_real_exports checks what it
     built, test_scheduled_runs how the runs excluded each other and what they recorded. Those modules sort
@@ -178,7 +182,12 @@ def real_exports_run(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFact
     env = {**os.environ, **lakehouse.env, **NO_CREDENTIALS}
     with (logs / "out").open("w") as out, (logs / "err").open("w") as err:
         first = subprocess.Popen(
-            [sys.executable, "-m", "ingest", "pipeline"], cwd=REPO, env=env, stdout=out, stderr=err, text=True
+            [sys.executable, "-m", "spotify_analytics", "pipeline"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=err,
+            text=True,
         )
         deadline = time.monotonic() + 300
         while not (lock.exists() and lock.read_text().startswith("run ")):

@@ -123,8 +123,8 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
         prepare_lakehouse,
     )  # fmt: skip
     from ingest.config import Settings
-    from ingest.lakehouse import server
     from ingest.lakehouse.client import connect
+    from spotify_analytics.server import process as server
 
     settings = Settings()
     log.info("Starting the bench lakehouse in %s (Thrift :%d, Connect :%d)", settings.data_path,

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 from bench.measure import PeakRss, Run, timed_calls
 from ingest.config import Settings
-from ingest.dbt_runner import dbt_env, dbt_executable
-from ingest.lakehouse import server
-from ingest.ops.steps import STEPS
+from spotify_analytics.pipeline.dbt import dbt_env, dbt_executable
+from spotify_analytics.pipeline.steps import STEPS
+from spotify_analytics.server import process as server
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -72,7 +72,7 @@ class Bench:
     def generate(self, out: Path, output_format: str, users: int, plays: int, seed: int, **extra: str) -> None:
         """The workload generator's CLI, in its own process (so its memory is not the client's)."""
         args = [
-            sys.executable, "-m", "ingest", "workload", "generate", "--out", str(out), "--format", output_format,
+            sys.executable, "-m", "bench.workload", "generate", "--out", str(out), "--format", output_format,
             "--users", str(users), "--plays-per-user", str(plays), "--seed", str(seed),
         ]  # fmt: skip
         for option, value in extra.items():
@@ -143,7 +143,7 @@ def prepare_lakehouse(bench: "Bench") -> None:
     else:
         load_all(bench.spark, bench.settings)
     try:
-        from ingest.ops.run_log import ensure_runs_table
+        from spotify_analytics.pipeline.run_log import ensure_runs_table
     except ImportError:
         return
     ensure_runs_table(bench.spark)
@@ -151,7 +151,7 @@ def prepare_lakehouse(bench: "Bench") -> None:
 
 def full_build(bench: Bench, users: int) -> Run:
     """W2/W3: Bronze from scratch with users x 100K plays, then dbt build --full-refresh."""
-    from ingest.workload.bronze_load import empty_listening_table, insert_parquet
+    from bench.workload.bronze_load import empty_listening_table, insert_parquet
 
     parquet = bench.work / f"bronze_{users}x{bench.plays_per_user}"
     if not (parquet / "listening_history_bronze" / "_COMPLETE").exists():

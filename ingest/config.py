@@ -57,9 +57,9 @@ class Settings(BaseSettings):
     pipeline_schedule: str = Field("0 */6 * * *", description="Cron schedule of the full pipeline.")
     poll_schedule: str = Field("*/30 * * * *", description="Cron schedule of poll (the API keeps only 50 plays).")
 
-    # Data quality gate (issue 6): severities and thresholds live in a TOML file (ingest/quality/expectations.toml).
+    # Data quality gate: severities and thresholds live in a TOML file (spotify_analytics/quality/expectations.toml).
     quality_config: Path = Field(
-        Path("ingest/quality/expectations.toml"),
+        Path("spotify_analytics/quality/expectations.toml"),
         description="TOML with the quality gate's severities and coverage thresholds.",
     )
 
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     @field_validator("pipeline_schedule", "poll_schedule")
     @classmethod
     def _cron_schedule(cls, value: str) -> str:
-        from ingest.ops.schedule import check_schedule
+        from ingest.cron_schedule import check_schedule
 
         return check_schedule(value)
 

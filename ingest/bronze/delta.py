@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ingest.bronze.schemas import MonthPartitioning
-from ingest.lakehouse.command import DATA_DIR_CONF
+from ingest.lakehouse.identity import DATA_DIR_CONF
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

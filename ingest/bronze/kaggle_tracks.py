@@ -23,10 +23,10 @@ from ingest.bronze.delta import (
     merge_snapshot,
     sql_string,
 )
-from ingest.catalog.demo import write_demo_catalog
-from ingest.catalog.kaggle_csv import PRIMARY_KEY, ParsedCatalog, read_catalog
-from ingest.catalog.schema import SPARK_SCHEMA
 from ingest.config import Settings
+from ingest.kaggle.demo import write_demo_catalog
+from ingest.kaggle.kaggle_csv import PRIMARY_KEY, ParsedCatalog, read_catalog
+from ingest.kaggle.schema import SPARK_SCHEMA
 from ingest.landing.store import private_dir, read_json, write_json
 
 if TYPE_CHECKING:

@@ -41,12 +41,12 @@ from ingest.bronze.schemas import (
     PODCAST_HISTORY_COLUMNS,
     column_names,
 )
-from ingest.catalog.matching import match_key
 from ingest.config import Settings
+from ingest.file_lock import waiting_lock
+from ingest.kaggle.matching import match_key
 from ingest.landing import plays as landed
 from ingest.landing.plays import PLAY_COLUMNS, Normalised, rehash
 from ingest.landing.store import landed_files, private_dir, read_json, write_json
-from ingest.ops.lock import waiting_lock
 from ingest.spotify.search import search_tracks
 
 if TYPE_CHECKING:

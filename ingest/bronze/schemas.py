@@ -6,8 +6,8 @@ table here and in its sources file together.
 
 from dataclasses import dataclass
 
-from ingest.catalog.schema import AUDIO_FEATURE_DDL
-from ingest.catalog.schema import SPARK_SCHEMA as KAGGLE_CATALOG_COLUMNS
+from ingest.kaggle.schema import AUDIO_FEATURE_DDL
+from ingest.kaggle.schema import SPARK_SCHEMA as KAGGLE_CATALOG_COLUMNS
 
 # One row per music play, from the recently-played API or a privacy export. Partitioned by the month of
 # played_date. Key: play_id = sha256 of user_id | played_at (UTC, ms) | track_uri-or-"artist|title" (see

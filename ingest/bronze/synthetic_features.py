@@ -27,8 +27,8 @@ from ingest.bronze.schemas import (
     TRACK_FEATURES_COLUMNS,
 )
 from ingest.bronze.track_features import TABLE as FEATURES_TABLE
-from ingest.catalog.schema import SPARK_SCHEMA as CATALOG_COLUMNS
 from ingest.config import Settings
+from ingest.kaggle.schema import SPARK_SCHEMA as CATALOG_COLUMNS
 from ingest.synthetic.generator import synthetic_features
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import pandas as pd
 
 from ingest.bronze.delta import MergeResult, ensure_bronze_database, ensure_table, merge_snapshot
 from ingest.bronze.schemas import TRACK_FEATURES_COLUMNS
-from ingest.catalog.schema import AUDIO_FEATURE_COLUMNS
 from ingest.config import Settings
+from ingest.kaggle.schema import AUDIO_FEATURE_COLUMNS
 from ingest.landing.store import landed_files
 from ingest.spotify.metadata import metadata_dir
 

@@ -19,12 +19,12 @@ import orjson
 from ingest.bronze.kaggle_tracks import choose_catalog
 from ingest.config import Settings
 from ingest.demo import DEMO_USER
+from ingest.demo.generate import WorkloadSpec, listeners, universe_for
+from ingest.demo.writers import extended_records
 from ingest.export.files import ExportEntry
 from ingest.export.importer import export_landing_dir, import_entry
 from ingest.landing.store import landed_files, write_json
 from ingest.spotify.client import has_credentials
-from ingest.workload.generate import WorkloadSpec, listeners, universe_for
-from ingest.workload.writers import extended_records
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -84,7 +84,7 @@ def why_no_demo(settings: Settings, spark: "SparkSession | None" = None) -> str 
     if demo_present(settings):
         return "the demo listener is already there"
     if removed_marker(settings).exists():
-        return "the demo listener was removed; `python -m ingest demo add` brings it back"
+        return "the demo listener was removed; `python -m spotify_analytics demo add` brings it back"
     table = "bronze.listening_history_bronze"
     if spark is not None and spark.catalog.tableExists(table) and spark.table(table).limit(1).count():
         return f"{table} holds plays"

@@ -1,1 +1,1 @@
-"""The lakehouse server (one Spark driver: Thrift + Spark Connect + metastore) and its clients."""
+"""The lakehouse server as its clients see it: the Spark Connect session (``client``) and which lakehouse a server serves (``identity``)."""

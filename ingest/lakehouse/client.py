@@ -1,13 +1,29 @@
 """Clients of the lakehouse server: a Spark Connect session for loads and checks."""
 
+import socket
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
 from ingest.lakehouse.identity import identity_problem, served_identity
-from ingest.lakehouse.server import ForeignServer, ServerError, port_open
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+
+class ServerError(RuntimeError):
+    """The server could not be reached, started or stopped; the message says why."""
+
+
+class ForeignServer(ServerError):
+    """The server on this checkout's ports serves another data directory (or says none): refused."""
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def connect(settings: Settings) -> "SparkSession":
@@ -15,7 +31,8 @@ def connect(settings: Settings) -> "SparkSession":
     that serves another one is refused (ForeignServer) before anything is read or written."""
     if not port_open(settings.lakehouse_host, settings.connect_port):
         raise ServerError(
-            f"No lakehouse server answers at {settings.connect_url}. Start it with: python -m ingest server start"
+            f"No lakehouse server answers at {settings.connect_url}. "
+            "Start it with: python -m spotify_analytics server start"
         )
     from pyspark.sql import SparkSession
 

@@ -89,7 +89,7 @@ def identity_problem(settings: Settings, served: LakehouseIdentity, address: str
     own = own_identity(settings)
     ports = (
         "or give this checkout its own ports: set THRIFT_PORT and CONNECT_PORT (environment or .env) to free ports "
-        "and start its server with: python -m ingest server start"
+        "and start its server with: python -m spotify_analytics server start"
     )
     if served.data_dir is None:
         return (
@@ -101,13 +101,13 @@ def identity_problem(settings: Settings, served: LakehouseIdentity, address: str
         return (
             f"The lakehouse server at {address} serves another data directory: {served.describe()}, not this "
             f"checkout's {own.describe()}. Nothing was read or written. Either stop that server (in its checkout: "
-            f"python -m ingest server stop), {ports}."
+            f"python -m spotify_analytics server stop), {ports}."
         )
     if served.lakehouse_id is None:
         return (
             f"The lakehouse server at {address} serves {served.data_dir} but was started by an earlier version, "
-            "which does not say its lakehouse id. Restart it: python -m ingest server stop && "
-            "python -m ingest server start"
+            "which does not say its lakehouse id. Restart it: python -m spotify_analytics server stop && "
+            "python -m spotify_analytics server start"
         )
     if served.lakehouse_id != own.lakehouse_id:
         return (

@@ -79,10 +79,10 @@ def recording_lapse(settings: Settings, user_id: str) -> Iterator[None]:
 def auth_command(settings: Settings, user_id: str, name: str | None = None) -> str:
     """The command that renews the listener's authorisation (``--user`` only when it is not the default one)."""
     if name:
-        return f"python -m ingest auth --user {name}"
+        return f"python -m spotify_analytics auth --user {name}"
     if user_id == pseudonymous_user_id(settings):
-        return "python -m ingest auth"
-    return "python -m ingest auth --user <this listener's name>"
+        return "python -m spotify_analytics auth"
+    return "python -m spotify_analytics auth --user <this listener's name>"
 
 
 def lapse_message(settings: Settings, lapse: Lapse, name: str | None = None) -> str:

@@ -5,7 +5,7 @@ Loads: one answer per pair, cached write-once under ``landing/api/metadata/searc
 cache (``metadata/tracks/<id>.json``), so its metadata is never fetched again. Incremental: only pairs with no
 cached answer are asked, at most ``SPOTIFY_SEARCH_MAX_PER_RUN`` per run; a rate limit past the cap or a failing
 service stops the searching (never the load), and the next run goes on. Key: the normalised pair
-(``ingest.catalog.matching.match_key``). Auth: the app's client-credentials token, so it needs
+(``ingest.kaggle.matching.match_key``). Auth: the app's client-credentials token, so it needs
 ``CLIENT_ID``/``CLIENT_SECRET`` but no listener tokens.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import orjson
 import spotipy
 
-from ingest.catalog.matching import match_key
 from ingest.config import Settings
+from ingest.kaggle.matching import match_key
 from ingest.landing.store import write_once
 from ingest.spotify.client import SpotifyUnavailable, app_client, call, has_credentials
 from ingest.spotify.metadata import metadata_dir

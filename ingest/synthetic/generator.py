@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from ingest.catalog.schema import AUDIO_FEATURE_COLUMNS, CONTINUOUS_FEATURES
+from ingest.kaggle.schema import AUDIO_FEATURE_COLUMNS, CONTINUOUS_FEATURES
 from ingest.synthetic.fitted_parameters import CATEGORICAL, CHOLESKY, QUANTILE_LEVELS, QUANTILES
 
 GENERATOR_VERSION = "copula-v1"

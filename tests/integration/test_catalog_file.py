@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalog.demo import generate_demo_catalog, write_demo_catalog
-from ingest.catalog.kaggle_csv import CatalogFormatError, read_catalog
+from ingest.kaggle.demo import generate_demo_catalog, write_demo_catalog
+from ingest.kaggle.kaggle_csv import CatalogFormatError, read_catalog
 
 
 def test_real_sample_parses_completely(kaggle_sample: Path) -> None:

@@ -17,8 +17,8 @@ import jsonschema
 import yaml
 from conftest import REPO, lakehouse_env, run_command, settings_for
 
-from ingest.lakehouse import server
 from ingest.lakehouse.identity import DATA_DIR_CONF
+from spotify_analytics.server import process as server
 
 COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
 SERVICES = {"spark", "scheduler", "docs", "pipeline"}
@@ -40,7 +40,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def ingest_help(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return run_command([sys.executable, "-m", "ingest", *args, "--help"], {})
+    return run_command([sys.executable, "-m", "spotify_analytics", *args, "--help"], {})
 
 
 # ---------------------------------------------------------------- docker-compose.yml
@@ -109,7 +109,7 @@ def test_dockerfile_rules() -> None:
     assert users and users[-1] not in {"root", "0"}, "the image must end as a non-root user"
 
     [healthcheck] = [args for kind, args in instructions if kind == "HEALTHCHECK"]
-    assert healthcheck.endswith('CMD ["python", "-m", "ingest", "server", "status"]')
+    assert healthcheck.endswith('CMD ["python", "-m", "spotify_analytics", "server", "status"]')
 
     assert any("openjdk-17-jre-headless" in run for run in runs)
     assert any(kind == "COPY" and "requirements.lock" in args for kind, args in instructions)
@@ -118,7 +118,7 @@ def test_dockerfile_rules() -> None:
     assert makefile_uv and f"ARG UV_VERSION={makefile_uv[1]}" in [f"ARG {a}" for k, a in instructions if k == "ARG"]
     assert any("--no-deps /app /app/adapter" in run for run in runs)
 
-    fetch = runs.index("python -m ingest server fetch-jars")
+    fetch = runs.index("python -m spotify_analytics server fetch-jars")
     user_at = max(i for i, kind in enumerate(kinds) if kind == "USER")
     run_at = [i for i, kind in enumerate(kinds) if kind == "RUN"][fetch]
     assert user_at < run_at, "fetch the jars as the runtime user so its Ivy cache is readable"
@@ -160,16 +160,16 @@ def container_commands() -> list[list[str]]:
     ]
     commands += [shlex.split(args) for kind, args in dockerfile_instructions() if kind == "RUN" and "-m ingest" in args]
     entrypoint = (REPO / "docker" / "scheduler-entrypoint.sh").read_text()
-    commands += [shlex.split(m) for m in re.findall(r"(python -m ingest [a-z -]+)", entrypoint)]
+    commands += [shlex.split(m) for m in re.findall(r"(python -m spotify_analytics [a-z -]+)", entrypoint)]
     return commands
 
 
 def test_every_container_command_is_a_real_entry_point() -> None:
     commands = container_commands()
-    assert ["python", "-m", "ingest", "server", "start", "--foreground"] in commands
-    assert ["python", "-m", "ingest", "crontab"] in commands
+    assert ["python", "-m", "spotify_analytics", "server", "start", "--foreground"] in commands
+    assert ["python", "-m", "spotify_analytics", "crontab"] in commands
     for command in map(list, dict.fromkeys(map(tuple, commands))):  # each distinct command once
-        if command[:3] == ["python", "-m", "ingest"]:
+        if command[:3] == ["python", "-m", "spotify_analytics"]:
             result = ingest_help(command[3:])
         else:
             assert command[0] == "dbt", command
@@ -191,7 +191,7 @@ def test_scheduler_scripts_are_executable_shell() -> None:
 
 
 def expand(field: str, low: int, high: int) -> set[int]:
-    """The values a cron field selects (numbers only), checked independently of ingest.ops.schedule."""
+    """The values a cron field selects (numbers only), checked independently of spotify_analytics.pipeline.schedule."""
     values: set[int] = set()
     for item in field.split(","):
         spec, _, step = item.partition("/")
@@ -205,7 +205,7 @@ RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 
 
 def crontab_jobs(env: dict[str, str] | None = None) -> list[tuple[list[set[int]], str, list[str]]]:
-    result = run_command([sys.executable, "-m", "ingest", "crontab"], env or {})
+    result = run_command([sys.executable, "-m", "spotify_analytics", "crontab"], env or {})
     assert result.returncode == 0, result.stderr
     jobs = []
     for line in result.stdout.splitlines():
@@ -229,8 +229,8 @@ def test_crontab_runs_the_pipeline_every_6_hours_and_poll_every_30_minutes() -> 
     for _, _, command in jobs:
         assert command[0] == "/app/docker/run-job.sh"
         assert (REPO / "docker" / "run-job.sh").is_file()
-        assert ingest_help(command[1:]).returncode == 0, command  # the job runs `python -m ingest <args>`
-    assert 'python -m ingest "$@"' in (REPO / "docker" / "run-job.sh").read_text()
+        assert ingest_help(command[1:]).returncode == 0, command  # the job runs `python -m spotify_analytics <args>`
+    assert 'python -m spotify_analytics "$@"' in (REPO / "docker" / "run-job.sh").read_text()
 
 
 def test_crontab_schedules_are_configurable_and_checked() -> None:
@@ -241,7 +241,7 @@ def test_crontab_schedules_are_configurable_and_checked() -> None:
     assert schedules[("poll",)][0] == {0, 10, 20, 30, 40, 50}
 
     for bad in ("61 * * * *", "0 */6 * *", "0 24 * * *", "0 5-2 * * *"):
-        result = run_command([sys.executable, "-m", "ingest", "crontab"], {"PIPELINE_SCHEDULE": bad})
+        result = run_command([sys.executable, "-m", "spotify_analytics", "crontab"], {"PIPELINE_SCHEDULE": bad})
         assert result.returncode == 2, bad
         assert "PIPELINE_SCHEDULE" in result.stderr, result.stderr
 
@@ -255,7 +255,7 @@ def test_spark_service_runs_the_server_in_the_foreground(tmp_path: Path) -> None
     env = lakehouse_env(tmp_path / "data", LAKEHOUSE_BIND_HOST="0.0.0.0")
     settings_env = {**os.environ, **env}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "server", "start", "--foreground"],
+        [sys.executable, "-m", "spotify_analytics", "server", "start", "--foreground"],
         cwd=REPO,
         env=settings_env,
         stdout=subprocess.PIPE,
@@ -264,16 +264,16 @@ def test_spark_service_runs_the_server_in_the_foreground(tmp_path: Path) -> None
     )
     try:
         deadline = time.monotonic() + 300
-        health = run_command([sys.executable, "-m", "ingest", "server", "status"], env)
+        health = run_command([sys.executable, "-m", "spotify_analytics", "server", "status"], env)
         while health.returncode != 0 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(3)
-            health = run_command([sys.executable, "-m", "ingest", "server", "status"], env)
+            health = run_command([sys.executable, "-m", "spotify_analytics", "server", "status"], env)
         assert health.returncode == 0, (health.stdout, process.poll())
         pid_file = tmp_path / "data" / "lakehouse" / "server.pid"
         assert int(pid_file.read_text()) == process.pid  # exec: the container's main process is the JVM
         assert b"HiveThriftServer2" in Path(f"/proc/{process.pid}/cmdline").read_bytes()
 
-        second = run_command([sys.executable, "-m", "ingest", "server", "start", "--foreground"], env)
+        second = run_command([sys.executable, "-m", "spotify_analytics", "server", "start", "--foreground"], env)
         assert second.returncode == 1
         assert f"already runs (pid {process.pid})" in second.stderr
     finally:

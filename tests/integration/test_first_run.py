@@ -84,7 +84,7 @@ def test_importing_says_how_to_remove_the_demo_and_remove_takes_it_out_everywher
     write_extended(export, 0, [extended_record(i) for i in range(5)])
     imported = lakehouse.cli("import-history", "--user", "first-real-listener", str(export))
     assert imported.returncode == 0, imported.stderr
-    assert "remove it with: python -m ingest demo remove" in imported.stdout
+    assert "remove it with: python -m spotify_analytics demo remove" in imported.stdout
     before = demo_rows(lakehouse)
     spoken = {"bronze.podcast_history_bronze", "bronze.audiobook_history_bronze"}  # the demo listens to music only
     assert all(rows > 0 for table, rows in before.items() if table not in spoken), before

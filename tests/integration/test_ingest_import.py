@@ -26,7 +26,12 @@ def settings_at(tmp_path: Path) -> Settings:
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PROJECT_DIR": str(REPO), "DATA_DIR": str(tmp_path / "data")}
     return subprocess.run(
-        [sys.executable, "-m", "ingest", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "spotify_analytics", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -83,7 +88,7 @@ def test_kill_9_during_import_then_rerun_lands_every_file_once(tmp_path):
         write_extended(export, n, [extended_record(n * 2000 + i) for i in range(2000)])
     env = {**os.environ, "PROJECT_DIR": str(REPO), "DATA_DIR": str(tmp_path / "data")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "import-history", str(export)],
+        [sys.executable, "-m", "spotify_analytics", "import-history", str(export)],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     settings = settings_at(tmp_path)
@@ -264,7 +269,7 @@ def test_an_unreadable_file_is_refused_and_the_files_after_it_import(tmp_path):
     env = {**os.environ, "PROJECT_DIR": str(REPO), "DATA_DIR": str(tmp_path / "data")}
     try:
         done = subprocess.run(
-            [*as_user, sys.executable, "-m", "ingest", "import-history", str(export)],
+            [*as_user, sys.executable, "-m", "spotify_analytics", "import-history", str(export)],
             cwd=REPO, env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
     finally:

@@ -190,7 +190,7 @@ def test_kill_9_during_load_then_rerun_loses_and_duplicates_nothing(lakehouse, l
     assert len(pending_landing_files(client)) == 3
     env = {**os.environ, **lakehouse.env, "USER_ID_SALT": client.user_id_salt}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingest", "load", "plays"],
+        [sys.executable, "-m", "spotify_analytics", "load", "plays"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(8)  # mid-way: reading files, merging or committing

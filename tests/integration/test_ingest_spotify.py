@@ -15,13 +15,6 @@ import orjson
 import pytest
 
 from ingest.config import Settings
-from ingest.ops.run_log import PipelineRun, format_summary
-from ingest.ops.steps import STEPS, run_step
-from ingest.pipeline import exit_code, lapse_summary
-from ingest.report.data import ReportData, TableRead
-from ingest.report.html import user_page
-from ingest.report.lapses import lapse_notice
-from ingest.report.writer import write_reports
 from ingest.spotify.auth import AuthError, authorize
 from ingest.spotify.client import (
     REFRESH_REJECTED,
@@ -37,6 +30,13 @@ from ingest.spotify.metadata import audio_features_forbidden, fetch_metadata
 from ingest.spotify.poll import poll
 from ingest.spotify.tokens import TokenFile
 from ingest.spotify.users import pseudonymous_user_id, token_file
+from spotify_analytics.pipeline.run import exit_code, lapse_summary
+from spotify_analytics.pipeline.run_log import PipelineRun, format_summary
+from spotify_analytics.pipeline.steps import STEPS, run_step
+from spotify_analytics.report.data import ReportData, TableRead
+from spotify_analytics.report.html import user_page
+from spotify_analytics.report.lapses import lapse_notice
+from spotify_analytics.report.writer import write_reports
 from tests.integration.fake_spotify import FakeSpotify, track_object
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,7 +162,12 @@ def test_metadata_cache_and_audio_features_403_remembered(tmp_path, fake):
 def test_poll_cli_skips_without_credentials(tmp_path):
     env = {**os.environ, "PROJECT_DIR": str(REPO), "DATA_DIR": str(tmp_path / "data"), "CLIENT_ID": ""}
     done = subprocess.run(
-        [sys.executable, "-m", "ingest", "poll"], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "spotify_analytics", "poll"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stdout
@@ -185,10 +190,10 @@ def spotify_env(settings: Settings, fake: FakeSpotify) -> dict[str, str]:
 
 
 def unattended(settings: Settings, fake: FakeSpotify, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """``python -m ingest …`` as cron runs it: nothing on stdin (a prompt would read EOF or wait)."""
+    """``python -m spotify_analytics …`` as cron runs it: nothing on stdin (a prompt would read EOF or wait)."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "ingest", *args],
+        [sys.executable, "-m", "spotify_analytics", *args],
         cwd=REPO, env={**os.environ, **spotify_env(settings, fake)}, stdin=subprocess.DEVNULL,
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -201,7 +206,7 @@ def assert_lapsed(done: subprocess.CompletedProcess[str], seconds: float, name: 
     message = done.stderr.strip()
     assert len(message.splitlines()) == 1, message  # one message, no traceback
     assert f"listener '{name}'" in message and reason in message
-    assert message.endswith(f"run: python -m ingest auth --user {name}")
+    assert message.endswith(f"run: python -m spotify_analytics auth --user {name}")
 
 
 def test_poll_exits_77_without_prompting_when_spotify_rejects_the_refresh_token(tmp_path, fake):
@@ -285,7 +290,7 @@ def test_the_pipeline_goes_on_past_a_lapsed_authorisation_and_names_the_listener
     [lapse] = current_lapses(settings)
     summary = lapse_summary(settings)
     assert f"LAPSED: Spotify authorisation of listener {lapse.user_id} lapsed (since {lapse.since})" in summary
-    assert summary.strip().endswith("run: python -m ingest auth")  # the default listener: no --user needed
+    assert summary.strip().endswith("run: python -m spotify_analytics auth")  # the default listener: no --user needed
     assert exit_code(run, recorded=True) == EXIT_AUTH_LAPSED
     run.results.append(replace(result, step="load", status="failed", exit_code=1))
     assert exit_code(run, recorded=True) == 1  # a failure outranks the lapse
@@ -301,7 +306,7 @@ def test_the_report_names_a_listener_whose_authorisation_lapsed(tmp_path):
     for html in (index.read_text(), page):
         assert 'data-warning="authorisation-lapsed"' in html
         assert f'<strong>{lapse.user_id}</strong> since <time datetime="{lapse.since}">' in html
-        assert "invalid_grant" in html and "python -m ingest auth --user" in html
+        assert "invalid_grant" in html and "python -m spotify_analytics auth --user" in html
     assert lapse_notice([lapse], "u_someoneelse0000") == ""
     [plain] = write_reports(nothing_built, tmp_path / "plain", "2026-12-03T00:00:00Z")
     assert "authorisation-lapsed" not in plain.read_text()

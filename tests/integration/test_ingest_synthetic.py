@@ -46,7 +46,7 @@ def test_distribution_follows_the_real_catalog(kaggle_sample):
 def test_allow_synthetic_false_generates_none(tmp_path):
     env = {**os.environ, "PROJECT_DIR": str(REPO), "DATA_DIR": str(tmp_path / "data"), "ALLOW_SYNTHETIC": "false"}
     done = subprocess.run(
-        [sys.executable, "-m", "ingest", "synthetic", "generate-all"],
+        [sys.executable, "-m", "spotify_analytics", "synthetic", "generate-all"],
         cwd=REPO, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0 and "ALLOW_SYNTHETIC=false: no synthetic features generated" in done.stdout

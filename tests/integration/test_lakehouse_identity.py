@@ -45,7 +45,7 @@ def assert_refused(done, client: Lakehouse, server: Lakehouse) -> str:
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-3000:]
     assert str(server.settings.data_path) in output and str(client.settings.data_path) in output, output[-3000:]
-    assert "python -m ingest server stop" in output
+    assert "python -m spotify_analytics server stop" in output
     assert "THRIFT_PORT" in output and "CONNECT_PORT" in output
     return output
 
@@ -102,7 +102,7 @@ def test_the_same_path_holding_another_lakehouse_is_refused(lakehouse: Lakehouse
     another = identity_problem(settings, LakehouseIdentity(str(settings.data_path), "0" * 32), "here")
     assert another and "at the same path but another lakehouse" in another and own_id in another
     older = identity_problem(settings, LakehouseIdentity(str(settings.data_path), None), "here")
-    assert older and "python -m ingest server stop && python -m ingest server start" in older
+    assert older and "python -m spotify_analytics server stop && python -m spotify_analytics server start" in older
     unknown = identity_problem(settings, LakehouseIdentity(None, None), "here")
     assert unknown and "not a lakehouse server of this project" in unknown
 

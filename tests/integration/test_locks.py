@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from ingest.ops.lock import waiting_lock
+from ingest.file_lock import waiting_lock
 
 HOLD = "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1.5)"  # noqa: E501
 
@@ -17,7 +17,7 @@ def test_a_second_holder_waits_until_the_first_releases(tmp_path, caplog) -> Non
     assert holder.stdout.readline().strip() == "held"
     started = time.monotonic()
 
-    with caplog.at_level(logging.INFO, logger="ingest.ops.lock"), waiting_lock(path):
+    with caplog.at_level(logging.INFO, logger="ingest.file_lock"), waiting_lock(path):
         waited = time.monotonic() - started
 
     assert waited >= 1.0
@@ -26,6 +26,6 @@ def test_a_second_holder_waits_until_the_first_releases(tmp_path, caplog) -> Non
 
 
 def test_a_free_lock_is_taken_at_once_without_a_message(tmp_path, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="ingest.ops.lock"), waiting_lock(tmp_path / "free.lock"):
+    with caplog.at_level(logging.INFO, logger="ingest.file_lock"), waiting_lock(tmp_path / "free.lock"):
         pass
     assert "Waiting" not in caplog.text

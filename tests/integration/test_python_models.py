@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from conftest import Lakehouse
 
+from bench.workload.bronze_load import insert_parquet
 from ingest.lakehouse.client import connect
-from ingest.workload.bronze_load import insert_parquet
 
 LISTENERS = 3
 PLAYS_PER_LISTENER = 1200
@@ -32,8 +32,8 @@ def built(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory) -> Lak
     workload = tmp_path_factory.mktemp("gold_python_workload")
     steps = [
         lakehouse.cli("load", "catalog"),
-        lakehouse.cli(
-            "workload", "generate", "--out", str(workload), "--format", "bronze", "--seed", "5",
+        lakehouse.workload(
+            "generate", "--out", str(workload), "--format", "bronze", "--seed", "5",
             "--users", str(LISTENERS), "--plays-per-user", str(PLAYS_PER_LISTENER),
             "--first-user", str(FIRST_LISTENER),
         ),
@@ -133,7 +133,7 @@ def test_recommendations_explain_themselves_and_skip_heavy_tracks(built: Lakehou
 
 
 def test_offline_evaluation_prints_hit_rates_against_a_popularity_baseline(built: Lakehouse) -> None:
-    result = built.run(sys.executable, "-m", "ingest.evaluation", "recommendations", "--holdout-plays", "50")
+    result = built.run(sys.executable, "-m", "spotify_analytics.evaluation", "recommendations", "--holdout-plays", "50")
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "latest 50 plays" in result.stdout
@@ -175,8 +175,8 @@ def test_rebuild_gives_the_same_tables_and_a_failing_model_keeps_the_previous_ta
 def append_plays_of_first_listener(house: Lakehouse, folder: Path, after: object) -> str:
     """Sixty generated plays of the module's first listener, starting a day after ``after``, appended to
     Bronze; returns the listener's user id."""
-    generate = house.cli(
-        "workload", "generate", "--out", str(folder), "--format", "bronze", "--seed", "6", "--users", "1",
+    generate = house.workload(
+        "generate", "--out", str(folder), "--format", "bronze", "--seed", "6", "--users", "1",
         "--plays-per-user", "60", "--first-user", str(FIRST_LISTENER),
         "--start", (after + timedelta(days=1)).isoformat(),
     )  # fmt: skip

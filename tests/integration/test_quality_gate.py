@@ -17,13 +17,13 @@ from conftest import Lakehouse
 
 from ingest.bronze.schemas import BRONZE_TABLES
 from ingest.lakehouse.client import connect
-from ingest.lakehouse.command import DATA_DIR_CONF
-from ingest.quality import docs_assets
-from ingest.quality.gate_config import QualityConfigError, load_config, parse_config
-from ingest.quality.outcomes import ValidationReport
-from ingest.quality.suites import layer_suites
+from spotify_analytics.quality import docs_assets
+from spotify_analytics.quality.gate_config import QualityConfigError, load_config, parse_config
+from spotify_analytics.quality.outcomes import ValidationReport
+from spotify_analytics.quality.suites import layer_suites
+from spotify_analytics.server.command import DATA_DIR_CONF
 
-DEFAULT_CONFIG = Path(__file__).parents[2] / "ingest/quality/expectations.toml"
+DEFAULT_CONFIG = Path(__file__).parents[2] / "spotify_analytics/quality/expectations.toml"
 BROKEN = "quality_test_broken"
 GOOD = "quality_test_good"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -150,7 +150,7 @@ def good_tables(lakehouse: Lakehouse) -> Lakehouse:
 
 @pytest.fixture(scope="module")
 def broken_bronze_report(broken_tables: Lakehouse) -> ValidationReport:
-    from ingest.quality.runner import validate_layer
+    from spotify_analytics.quality.runner import validate_layer
 
     return validate_layer(connect(broken_tables.settings), broken_tables.settings, "bronze", database=BROKEN)
 

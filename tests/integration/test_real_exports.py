@@ -1,7 +1,7 @@
 """Real Spotify privacy exports, end to end: every folder of the shared real exports (``SPOTIFY_EXPORTS_DIR``, by
-default ``<SHARED_DATA_DIR>/spotify_exports``) is imported as one listener, then ``python -m ingest pipeline`` runs
-as cron runs it, with the real Kaggle sample as the catalog (the session's ``real_exports_run``, which
-test_scheduled_runs shares).
+default ``<SHARED_DATA_DIR>/spotify_exports``) is imported as one listener, then
+``python -m spotify_analytics pipeline`` runs as cron runs it, with the real Kaggle sample as the catalog (the
+session's ``real_exports_run``, which test_scheduled_runs shares).
 
 The counts Bronze must hold are computed here from the raw files, independently of the importer: music plays
 (audio and video), podcast episodes, audiobook chapters, records that are none of them, and the duplicates that

@@ -1,4 +1,4 @@
-"""The wellbeing report: written by ``python -m ingest report`` from contract-shaped Silver and Gold tables,
+"""The wellbeing report: written by ``python -m spotify_analytics report`` from contract-shaped Silver and Gold tables,
 checked in headless Chromium over the DevTools protocol (network disabled), and byte-for-byte deterministic.
 
 The tables live in their own databases (``report_silver``, ``report_gold``) so this module neither

@@ -1,4 +1,4 @@
-"""`python -m ingest pipeline` as cron runs it: one run at a time, a failing step stops the run before Gold
+"""`python -m spotify_analytics pipeline` as cron runs it: one run at a time, a failing step stops the run before Gold
 and leaves the Gold tables as they were, and every step of every run lands in ops.pipeline_runs.
 
 The overlapping runs are the session's ``real_exports_run`` (the real exports' pipeline, which test_real_exports
@@ -10,9 +10,9 @@ import re
 import pytest
 from conftest import NO_CREDENTIALS, REPO, Lakehouse, ScheduledRun
 
-from ingest.ops.steps import BRONZE_GATED_TESTS, SILVER_CHECKED_TESTS, STEPS
-from ingest.quality.gate_config import load_config
-from ingest.quality.suites import layer_suites
+from spotify_analytics.pipeline.steps import BRONZE_GATED_TESTS, SILVER_CHECKED_TESTS, STEPS
+from spotify_analytics.quality.gate_config import load_config
+from spotify_analytics.quality.suites import layer_suites
 
 STEP_NAMES = ["server", *(step.name for step in STEPS)]
 GOLD_STEPS = {"dbt_build_gold", "dbt_docs", "report"}
@@ -109,7 +109,7 @@ def test_failing_step_stops_before_gold_and_leaves_gold_unchanged(
 def test_lock_is_free_after_the_runs_and_a_held_lock_means_exit_75(
     lakehouse: Lakehouse, concurrent: ScheduledRun
 ) -> None:
-    from ingest.ops.lock import pipeline_lock
+    from spotify_analytics.pipeline.lock import pipeline_lock
 
     with pipeline_lock(lakehouse.settings.data_path / "pipeline.lock", "held-by-test"):  # free: no PipelineBusy
         busy = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
@@ -149,7 +149,7 @@ def test_the_silver_build_leaves_out_only_tests_the_bronze_gate_runs(lakehouse: 
     assert listed.returncode == 0, listed.stdout + listed.stderr
     left_out = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
     assert len(left_out) >= 10
-    config = load_config(REPO / "ingest" / "quality" / "expectations.toml")
+    config = load_config(REPO / "spotify_analytics" / "quality" / "expectations.toml")
     critical = {
         (suite.table, check.check_id)
         for suite in layer_suites("bronze", config)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import Lakehouse, lakehouse_env, settings_for
 
-from ingest.lakehouse import server
-from ingest.lakehouse.command import server_command
+from spotify_analytics.server import process as server
+from spotify_analytics.server.command import server_command
 
 
 def java_processes_using(data_dir: Path) -> list[int]:

@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from bench.workload.bronze_load import insert_parquet
 from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS
-from ingest.workload.bronze_load import insert_parquet
-from ingest.workload.generate import WorkloadSpec, generate
+from ingest.demo.generate import WorkloadSpec, generate
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEZONE = "Europe/Berlin"
@@ -189,7 +189,7 @@ def test_api_pages_have_the_recently_played_shape(kaggle_sample: Path, tmp_path:
 
 def test_cli_writes_the_workload(kaggle_sample: Path, tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "ingest", "workload", "generate", "--users", "2", "--plays-per-user", "300",
+        sys.executable, "-m", "bench.workload", "generate", "--users", "2", "--plays-per-user", "300",
         "--seed", "9", "--format", "classic", "--out", str(tmp_path), "--catalog", str(kaggle_sample),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)

@@ -1,3 +1,0 @@
-from ingest.cli import app
-
-app()

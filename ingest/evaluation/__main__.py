@@ -1,3 +1,0 @@
-from ingest.evaluation.cli import evaluation_app
-
-evaluation_app()

@@ -1,1 +1,0 @@
-"""Running the pipeline unattended: the run lock, the steps, the run summary, the cron schedule."""

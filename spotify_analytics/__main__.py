@@ -1,0 +1,3 @@
+from spotify_analytics.cli.main import app
+
+app()

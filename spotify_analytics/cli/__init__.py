@@ -1,0 +1,1 @@
+"""The command line: one module per command group, added to the app in ``main`` (nothing imports it)."""

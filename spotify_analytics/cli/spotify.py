@@ -1,0 +1,118 @@
+"""Typer commands ``auth``, ``poll`` and ``fetch-metadata`` (no JVM in any of them).
+
+``poll`` and ``fetch-metadata`` never wait for input: a listener whose authorisation has lapsed ends them with
+exit code 77 (``lapse.EXIT_AUTH_LAPSED``) and one message naming the listener and the ``auth`` command to run.
+"""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from spotify_analytics.cli.common import fail, settings_or_exit
+
+if TYPE_CHECKING:
+    from ingest.config import Settings
+
+commands = typer.Typer()
+
+UserOption = Annotated[str | None, typer.Option("--user", help="Local listener name (default: SPOTIFY_USER).")]
+
+
+@commands.command("auth")
+def auth(
+    user: UserOption = None,
+    browser: Annotated[bool, typer.Option("--browser", help="Open a local browser and catch the redirect.")] = False,
+) -> None:
+    """Authorize this app for a listener (Authorization Code flow); tokens saved with mode 0600."""
+    from ingest.spotify.auth import AuthError, authorize
+    from ingest.spotify.client import SpotifyUnavailable
+    from ingest.spotify.users import pseudonymous_user_id
+
+    settings = settings_or_exit()
+
+    def read_redirect(url: str) -> str:
+        typer.echo(f"Open this URL, approve, then paste the URL you were redirected to:\n{url}")
+        return typer.prompt("Redirect URL")
+
+    try:
+        path = authorize(settings, pseudonymous_user_id(settings, user), read_redirect, browser)
+    except (AuthError, SpotifyUnavailable) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"Authorized. Tokens saved to {path} (mode 0600).")
+
+
+def lapsed(settings: "Settings", command: str, user_id: str, user: str | None) -> typer.Exit:
+    """The one message of a command stopped by a lapsed authorisation, and its exit code."""
+    from ingest.spotify.lapse import EXIT_AUTH_LAPSED, lapse_message, read_lapse
+
+    lapse = read_lapse(settings, user_id)
+    name = user or settings.spotify_user
+    message = lapse_message(settings, lapse, name) if lapse else f"Spotify authorisation of listener '{name}' lapsed"
+    return fail(f"{command}: {message}", EXIT_AUTH_LAPSED)
+
+
+@commands.command("poll")
+def poll(user: UserOption = None) -> None:
+    """Land the recently-played plays since the last poll. Never prompts: exit 0 and 'skipped' without
+    CLIENT_ID/CLIENT_SECRET; exit 77 when the listener's authorisation has lapsed (no, expired, rejected or
+    insufficient tokens), naming the listener and the auth command to run."""
+    from ingest.spotify.client import AuthorizationLapsed, RateLimited, SpotifyUnavailable
+    from ingest.spotify.poll import poll as run_poll
+    from ingest.spotify.users import pseudonymous_user_id
+
+    settings = settings_or_exit()
+    user_id = pseudonymous_user_id(settings, user)
+    try:
+        result = run_poll(settings, user_id)
+    except RateLimited as exc:
+        typer.echo(f"poll stopped: {exc}")
+        return
+    except AuthorizationLapsed:
+        raise lapsed(settings, "poll", user_id, user) from None
+    except SpotifyUnavailable as exc:
+        raise fail(f"poll failed: {exc}") from None
+    if result.status == "skipped":
+        typer.echo(f"poll skipped: {result.reason}")
+        return
+    gap = " GAP: plays may have been lost since the previous poll (recorded)." if result.gap else ""
+    typer.echo(f"poll: {result.plays} plays landed.{gap}")
+    if result.plays:
+        from spotify_analytics.cli.common import demo_note
+
+        demo_note(settings)
+
+
+@commands.command("fetch-metadata")
+def fetch_metadata(user: UserOption = None) -> None:
+    """Fetch metadata (and audio features while they answer) for landed track ids not yet cached. Never
+    prompts: 'skipped' without CLIENT_ID/CLIENT_SECRET, exit 77 when the listener's authorisation has lapsed."""
+    from ingest.spotify.client import (
+        AuthorizationLapsed,
+        RateLimited,
+        SpotifyUnavailable,
+        has_credentials,
+        spotify_client,
+    )
+    from ingest.spotify.lapse import recording_lapse
+    from ingest.spotify.metadata import fetch_metadata as fetch
+    from ingest.spotify.users import pseudonymous_user_id
+
+    settings = settings_or_exit()
+    user_id = pseudonymous_user_id(settings, user)
+    if not has_credentials(settings):
+        typer.echo("fetch-metadata skipped: CLIENT_ID/CLIENT_SECRET not set")
+        return
+    from ingest.spotify.landed_ids import landed_track_ids
+
+    try:
+        with recording_lapse(settings, user_id):
+            result = fetch(settings, spotify_client(settings, user_id), sorted(landed_track_ids(settings)))
+    except RateLimited as exc:
+        typer.echo(f"fetch-metadata stopped: {exc}")
+        return
+    except AuthorizationLapsed:
+        raise lapsed(settings, "fetch-metadata", user_id, user) from None
+    except SpotifyUnavailable as exc:
+        raise fail(f"fetch-metadata failed: {exc}") from None
+    forbidden = " audio-features: 403, not asked again for now." if result.features_forbidden else ""
+    typer.echo(f"fetch-metadata: {result.tracks_fetched} tracks, {result.features_fetched} audio features.{forbidden}")

@@ -1,0 +1,1 @@
+"""Offline evaluation of the Gold Python models: ``python -m spotify_analytics.evaluation recommendations|clusters``."""

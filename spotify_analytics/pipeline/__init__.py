@@ -1,0 +1,1 @@
+"""The main job (``run``), its steps as subprocesses, its lock, run log, dbt runner and cron schedule."""
