@@ -1,1 +1,2 @@
-"""The lakehouse server as its clients see it: the Spark Connect session (``client``) and which lakehouse a server serves (``identity``)."""
+"""The lakehouse server as its clients see it: the Spark Connect session (``client``) and which lakehouse a
+server serves (``identity``)."""

@@ -2,7 +2,7 @@
 
 Plays are aggregated to sessions in Spark; only the session table comes to pandas. k is chosen by the
 mean silhouette on a bounded, seeded sample; the fit is seeded, so the same data gives the same clusters.
-`ingest.evaluation.clusters` imports the functions below to print the k search.
+`spotify_analytics.evaluation.clusters` imports the functions below to print the k search.
 
 Incremental: the clusters are refitted on every session when the fit is older than
 `var('mood_cluster_refit_hours')`, when the sessions Silver rebuilt since the last build outnumber

@@ -4,7 +4,7 @@ target (higher valence at similar energy), never tracks they already play heavil
 Spark does the per-play work (recent plays, heavy tracks, each listener's own tracks); pandas gets only
 small tables: the recent profile plays, heavy (listener, track) pairs and the candidate tracks (catalog
 plus listeners' tracks with features). Scores are vectorised numpy over the candidates, one listener at
-a time. `ingest.evaluation.recommendations` imports these functions for the offline hold-out check.
+a time. `spotify_analytics.evaluation.recommendations` imports these functions for the offline hold-out check.
 """
 
 import logging

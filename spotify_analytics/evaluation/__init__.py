@@ -1,1 +1,1 @@
-"""Offline evaluation of the Gold Python models: ``python -m spotify_analytics.evaluation recommendations|clusters``."""
+"""Offline evaluation of the Gold Python models: ``python -m spotify_analytics evaluate recommendations|clusters``."""
