@@ -133,7 +133,7 @@ def test_recommendations_explain_themselves_and_skip_heavy_tracks(built: Lakehou
 
 
 def test_offline_evaluation_prints_hit_rates_against_a_popularity_baseline(built: Lakehouse) -> None:
-    result = built.run(sys.executable, "-m", "spotify_analytics.evaluation", "recommendations", "--holdout-plays", "50")
+    result = built.cli("evaluate", "recommendations", "--holdout-plays", "50")
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "latest 50 plays" in result.stdout
