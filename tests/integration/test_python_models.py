@@ -6,7 +6,6 @@ everything upstream (the real Silver SQL models).
 """
 
 import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
