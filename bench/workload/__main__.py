@@ -23,6 +23,11 @@ def listener_pseudonym(settings: Settings) -> Callable[[str], str]:
     return lambda name: pseudonymous_user_id(settings, name)
 
 
+@workload_app.callback()
+def main() -> None:
+    """Generated listening workloads (a group, so its one command keeps its name: generate)."""
+
+
 @workload_app.command("generate")
 def generate_command(
     out: Annotated[Path, typer.Option(help="Folder to write into (created).")],

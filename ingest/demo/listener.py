@@ -22,9 +22,10 @@ from ingest.demo import DEMO_USER
 from ingest.demo.generate import WorkloadSpec, listeners, universe_for
 from ingest.demo.writers import extended_records
 from ingest.export.files import ExportEntry
-from ingest.export.importer import export_landing_dir, import_entry
+from ingest.export.importer import export_landing_dir, exports_landing_dir, import_entry
 from ingest.landing.store import landed_files, write_json
 from ingest.spotify.client import has_credentials
+from ingest.spotify.recently_played import landed_pages
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -70,9 +71,10 @@ def demo_present(settings: Settings) -> bool:
 
 def real_plays_landed(settings: Settings) -> bool:
     """Whether any listener other than the demo has landed plays (API polls or exports)."""
-    landing = settings.landing_path
-    exports = [p for p in landed_files(landing / "export") if not p.is_relative_to(demo_landing_dir(settings))]
-    return bool(exports or landed_files(landing / "api", "recently_played/*.json"))
+    exports = [
+        p for p in landed_files(exports_landing_dir(settings)) if not p.is_relative_to(demo_landing_dir(settings))
+    ]
+    return bool(exports or landed_pages(settings))
 
 
 def why_no_demo(settings: Settings, spark: "SparkSession | None" = None) -> str | None:

@@ -6,7 +6,7 @@ told by its records' shape, so a renamed file still imports. Everything else an 
 lakehouse (it holds emails, addresses, birthdates).
 Incremental: the landing name is the sha256 of the file as downloaded, so importing the same file again is a
 no-op and an interrupted import resumes (finished files are skipped; a half-written one never became visible,
-atomic rename). Key: (listener, sha256). Write disposition: write-once files.
+atomic rename). Key, write disposition and incremental rule: ``PRIVACY_EXPORT`` below.
 Personal fields (``ip_addr*``, ``user_agent*``, ``username``) are dropped before anything is written. A history
 file that cannot be read (not JSON text, truncated, not a list of plays, unreadable) is refused with a message
 naming it; the other files still import.
@@ -28,6 +28,7 @@ from ingest.export.files import ExportEntry, Unreadable, find_export_files
 from ingest.export.kinds import BY_KIND, HistoryKind, history_kind, kind_by_name
 from ingest.export.parse import ExportFormatError, parse_json
 from ingest.landing.store import write_once
+from ingest.resource import Resource
 from ingest.spotify.users import pseudonymous_user_id
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,20 @@ class ImportResult:
         return table
 
 
+PRIVACY_EXPORT = Resource(
+    name="export",
+    key=("user_id", "sha256"),
+    write_disposition="write-once",
+    incremental="a file already landed (same sha256) is not written again; an interrupted import resumes",
+)
+
+
+def exports_landing_dir(settings: Settings) -> Path:
+    return settings.landing_path / PRIVACY_EXPORT.name
+
+
 def export_landing_dir(settings: Settings, user_id: str) -> Path:
-    return settings.landing_path / "export" / user_id
+    return exports_landing_dir(settings) / user_id
 
 
 def sanitise(record: object) -> object:

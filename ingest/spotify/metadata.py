@@ -16,9 +16,24 @@ import spotipy
 
 from ingest.config import Settings
 from ingest.landing.store import landed_files, private_dir, read_json, write_json, write_once
+from ingest.resource import Resource
 from ingest.spotify.client import call
+from ingest.spotify.recently_played import landed_pages, page_track_ids
 
 log = logging.getLogger(__name__)
+
+TRACKS = Resource(
+    name="tracks",
+    key=("id",),
+    write_disposition="write-once",
+    incremental="an id is fetched at most once ever: ids already cached or seen in a recently-played page are skipped",
+)
+AUDIO_FEATURES = Resource(
+    name="audio_features",
+    key=("id",),
+    write_disposition="write-once",
+    incremental="an id is fetched at most once ever; after a 403 the endpoint rests for AUDIO_FEATURES_RETRY_AFTER",
+)
 
 
 @dataclass
@@ -43,11 +58,8 @@ def audio_features_forbidden(settings: Settings) -> bool:
 
 def known_track_ids(settings: Settings) -> set[str]:
     """Ids whose track object is already landed (a recently-played payload or the track cache)."""
-    known = {p.stem for p in landed_files(metadata_dir(settings) / "tracks")}
-    for path in landed_files(settings.landing_path / "api", "recently_played/*.json"):
-        items = (orjson.loads(path.read_bytes()).get("response") or {}).get("items") or []
-        known.update(item["track"]["id"] for item in items if (item.get("track") or {}).get("id"))
-    return known
+    known = {p.stem for p in landed_files(metadata_dir(settings) / TRACKS.name)}
+    return known | set(page_track_ids(landed_pages(settings)))
 
 
 def fetch_metadata(settings: Settings, client: spotipy.Spotify, track_ids: list[str]) -> MetadataResult:
@@ -62,9 +74,9 @@ def fetch_metadata(settings: Settings, client: spotipy.Spotify, track_ids: list[
                 raise
             log.warning("track %s: Spotify does not know this id (HTTP %d); skipped", track_id, exc.http_status)
             continue
-        result.tracks_fetched += write_once(cache / "tracks" / f"{track_id}.json", orjson.dumps(track))
+        result.tracks_fetched += write_once(cache / TRACKS.name / f"{track_id}.json", orjson.dumps(track))
     for track_id in sorted(set(track_ids)):
-        target = cache / "audio_features" / f"{track_id}.json"
+        target = cache / AUDIO_FEATURES.name / f"{track_id}.json"
         if target.exists():
             continue
         if audio_features_forbidden(settings):

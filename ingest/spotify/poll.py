@@ -19,6 +19,7 @@ from ingest.landing.store import read_json, write_json, write_once
 from ingest.spotify.client import SpotifyUnavailable, call, has_credentials, spotify_client
 from ingest.spotify.lapse import clear_lapse, recording_lapse
 from ingest.spotify.metadata import fetch_metadata
+from ingest.spotify.recently_played import RECENTLY_PLAYED, api_landing_dir
 from ingest.spotify.users import user_state_dir
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,6 @@ def played_at_ms(value: str) -> int:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def api_landing_dir(settings: Settings, user_id: str):
-    return settings.landing_path / "api" / user_id
-
-
 def _cursor_file(settings: Settings, user_id: str):
     return user_state_dir(settings, user_id) / "recently_played_cursor.json"
 
@@ -57,15 +54,15 @@ def poll(settings: Settings, user_id: str) -> PollResult:
 
 def _poll(settings: Settings, user_id: str) -> PollResult:
     client = spotify_client(settings, user_id)
-    cursor = (read_json(_cursor_file(settings, user_id), {}) or {}).get("after")
-    params = {"limit": PAGE_LIMIT} | ({"after": cursor} if cursor is not None else {})
+    cursor = (read_json(_cursor_file(settings, user_id), {}) or {}).get(RECENTLY_PLAYED.cursor)
+    params = {"limit": PAGE_LIMIT} | ({RECENTLY_PLAYED.cursor: cursor} if cursor is not None else {})
     response = call(settings, client, lambda: client.current_user_recently_played(**params), "recently-played")
     fetched_at = datetime.now(UTC)
     stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
     items = response.get("items") or []
     landing = api_landing_dir(settings, user_id)
     envelope = {"user_id": user_id, "fetched_at": fetched_at.isoformat(), "request": params, "response": response}
-    write_once(landing / "recently_played" / f"{stamp}.json", _dumps(envelope))
+    write_once(landing / RECENTLY_PLAYED.name / f"{stamp}.json", _dumps(envelope))
     gap = _check_gap(items, cursor)
     if gap:
         write_once(landing / "gaps" / f"{stamp}.json", _dumps(gap | {"user_id": user_id, "detected_at": stamp}))
@@ -77,7 +74,7 @@ def _poll(settings: Settings, user_id: str) -> PollResult:
         )
     if items:
         newest = max(played_at_ms(item["played_at"]) for item in items)
-        write_json(_cursor_file(settings, user_id), {"after": newest, "updated_at": stamp}, mode=0o600)
+        write_json(_cursor_file(settings, user_id), {RECENTLY_PLAYED.cursor: newest, "updated_at": stamp}, mode=0o600)
         _try_audio_features(settings, client, [item["track"]["id"] for item in items if item.get("track")])
     return PollResult("polled", plays=len(items), gap=bool(gap))
 

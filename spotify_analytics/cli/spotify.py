@@ -4,6 +4,8 @@
 exit code 77 (``lapse.EXIT_AUTH_LAPSED``) and one message naming the listener and the ``auth`` command to run.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -51,26 +53,35 @@ def lapsed(settings: "Settings", command: str, user_id: str, user: str | None) -
     return fail(f"{command}: {message}", EXIT_AUTH_LAPSED)
 
 
+@contextmanager
+def spotify_outcomes(settings: "Settings", command: str, user_id: str, user: str | None) -> Iterator[None]:
+    """How a Spotify call ends a command: rate limited, it stops cleanly (exit 0, the next run resumes); a lapsed
+    authorisation exits 77 naming the listener; any other unavailability fails (exit 1)."""
+    from ingest.spotify.client import AuthorizationLapsed, RateLimited, SpotifyUnavailable
+
+    try:
+        yield
+    except RateLimited as exc:
+        typer.echo(f"{command} stopped: {exc}")
+        raise typer.Exit(0) from None
+    except AuthorizationLapsed:
+        raise lapsed(settings, command, user_id, user) from None
+    except SpotifyUnavailable as exc:
+        raise fail(f"{command} failed: {exc}") from None
+
+
 @commands.command("poll")
 def poll(user: UserOption = None) -> None:
     """Land the recently-played plays since the last poll. Never prompts: exit 0 and 'skipped' without
     CLIENT_ID/CLIENT_SECRET; exit 77 when the listener's authorisation has lapsed (no, expired, rejected or
     insufficient tokens), naming the listener and the auth command to run."""
-    from ingest.spotify.client import AuthorizationLapsed, RateLimited, SpotifyUnavailable
     from ingest.spotify.poll import poll as run_poll
     from ingest.spotify.users import pseudonymous_user_id
 
     settings = settings_or_exit()
     user_id = pseudonymous_user_id(settings, user)
-    try:
+    with spotify_outcomes(settings, "poll", user_id, user):
         result = run_poll(settings, user_id)
-    except RateLimited as exc:
-        typer.echo(f"poll stopped: {exc}")
-        return
-    except AuthorizationLapsed:
-        raise lapsed(settings, "poll", user_id, user) from None
-    except SpotifyUnavailable as exc:
-        raise fail(f"poll failed: {exc}") from None
     if result.status == "skipped":
         typer.echo(f"poll skipped: {result.reason}")
         return
@@ -86,13 +97,7 @@ def poll(user: UserOption = None) -> None:
 def fetch_metadata(user: UserOption = None) -> None:
     """Fetch metadata (and audio features while they answer) for landed track ids not yet cached. Never
     prompts: 'skipped' without CLIENT_ID/CLIENT_SECRET, exit 77 when the listener's authorisation has lapsed."""
-    from ingest.spotify.client import (
-        AuthorizationLapsed,
-        RateLimited,
-        SpotifyUnavailable,
-        has_credentials,
-        spotify_client,
-    )
+    from ingest.spotify.client import has_credentials, spotify_client
     from ingest.spotify.lapse import recording_lapse
     from ingest.spotify.metadata import fetch_metadata as fetch
     from ingest.spotify.users import pseudonymous_user_id
@@ -104,15 +109,7 @@ def fetch_metadata(user: UserOption = None) -> None:
         return
     from ingest.spotify.landed_ids import landed_track_ids
 
-    try:
-        with recording_lapse(settings, user_id):
-            result = fetch(settings, spotify_client(settings, user_id), sorted(landed_track_ids(settings)))
-    except RateLimited as exc:
-        typer.echo(f"fetch-metadata stopped: {exc}")
-        return
-    except AuthorizationLapsed:
-        raise lapsed(settings, "fetch-metadata", user_id, user) from None
-    except SpotifyUnavailable as exc:
-        raise fail(f"fetch-metadata failed: {exc}") from None
+    with spotify_outcomes(settings, "fetch-metadata", user_id, user), recording_lapse(settings, user_id):
+        result = fetch(settings, spotify_client(settings, user_id), sorted(landed_track_ids(settings)))
     forbidden = " audio-features: 403, not asked again for now." if result.features_forbidden else ""
     typer.echo(f"fetch-metadata: {result.tracks_fetched} tracks, {result.features_fetched} audio features.{forbidden}")

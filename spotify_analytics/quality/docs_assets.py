@@ -7,6 +7,7 @@ and the files vendored in ``docs_vendor/`` (Vega, bootstrap-table, bootstrap-dar
 
 import re
 import shutil
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,22 +24,9 @@ class LocalAsset:
     target: str | None
 
 
-ASSETS: tuple[LocalAsset, ...] = (
-    LocalAsset(r"bootstrap(cdn)?.*/bootstrap/4[^\"']*/css/bootstrap\.min\.css", "bootstrap/css/bootstrap.min.css"),
-    LocalAsset(r"bootstrapcdn\.com/bootstrap/4[^\"']*/js/bootstrap\.min\.js", "bootstrap/js/bootstrap.bundle.min.js"),
-    LocalAsset(r"popper\.js/[^\"']*/popper\.min\.js", None),
-    LocalAsset(r"code\.jquery\.com/jquery-[^\"']*\.js", "jquery/jquery.min.js"),
-    LocalAsset(r"font-awesome/[^\"']*/css/all\.min\.css", "font-awesome/css/all.min.css"),
-    LocalAsset(r"bootstrap-datepicker/[^\"']*\.css", "bootstrap-datepicker/bootstrap-datepicker3.standalone.css"),
-    LocalAsset(r"bootstrap-datepicker/[^\"']*\.js", "bootstrap-datepicker/bootstrap-datepicker.js"),
-    LocalAsset(r"bootstrap-table@[^\"']*/filter-control/[^\"']*\.css", "vendor/bootstrap-table-filter-control.min.css"),
-    LocalAsset(r"bootstrap-table@[^\"']*/filter-control/[^\"']*\.js", "vendor/bootstrap-table-filter-control.min.js"),
-    LocalAsset(r"bootstrap-table@[^\"']*/bootstrap-table\.min\.css", "vendor/bootstrap-table.min.css"),
-    LocalAsset(r"bootstrap-table@[^\"']*/bootstrap-table\.min\.js", "vendor/bootstrap-table.min.js"),
-    LocalAsset(r"bootstrap-dark@[^\"']*\.css", "vendor/bootstrap-prefers-dark.min.css"),
-    LocalAsset(r"npm/vega-embed@[^\"']*", "vendor/vega-embed.min.js"),
-    LocalAsset(r"npm/vega-lite@[^\"']*", "vendor/vega-lite.min.js"),
-    LocalAsset(r"npm/vega@[^\"']*", "vendor/vega.min.js"),
+ASSETS: tuple[LocalAsset, ...] = tuple(
+    LocalAsset(asset["pattern"], asset.get("target"))
+    for asset in tomllib.loads((Path(__file__).parent / "docs_assets.toml").read_text())["asset"]
 )
 
 TAG = re.compile(r"<(script|link)\b[^>]*?(?:src|href)=[\"'](https?://[^\"']+)[\"'][^>]*>(\s*</script>)?", re.I)
