@@ -27,17 +27,18 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def _parents() -> dict[int, int]:
-    parents = {}
+def proc_files(name: str) -> Iterator[tuple[int, bytes]]:
+    """(pid, content of /proc/<pid>/<name>) of every process that can still be read."""
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return parents
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / name).read_bytes()
+            except OSError:
+                continue
+
+
+def _parents() -> dict[int, int]:
+    return {pid: int(stat.rsplit(b")", 1)[1].split()[1]) for pid, stat in proc_files("stat")}
 
 
 def client_rss(exclude: int | None) -> int:

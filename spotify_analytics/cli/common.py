@@ -1,8 +1,14 @@
 """What every command shares: the settings (exit 2 naming a bad one), an error exit, the demo listener's note."""
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from ingest.config import ConfigError, Settings, get_settings
+from ingest.lakehouse.client import ServerError, connect
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def settings_or_exit() -> Settings:
@@ -16,6 +22,15 @@ def settings_or_exit() -> Settings:
 def fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def lakehouse_or_exit() -> tuple["SparkSession", Settings]:
+    """A Spark Connect session on this checkout's lakehouse server and the settings; exit 1 saying why not."""
+    settings = settings_or_exit()
+    try:
+        return connect(settings), settings
+    except ServerError as exc:
+        raise fail(str(exc)) from None
 
 
 def demo_note(settings: "Settings") -> None:

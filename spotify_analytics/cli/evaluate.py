@@ -4,18 +4,9 @@ from typing import Annotated
 
 import typer
 
-from ingest.lakehouse.client import ServerError, connect
-from spotify_analytics.cli.common import fail, settings_or_exit
+from spotify_analytics.cli.common import lakehouse_or_exit
 
 commands = typer.Typer(name="evaluate", help="Offline evaluation of the Gold Python models.", no_args_is_help=True)
-
-
-def _session():
-    settings = settings_or_exit()
-    try:
-        return connect(settings), settings
-    except ServerError as exc:
-        raise fail(str(exc)) from None
 
 
 @commands.command("recommendations")
@@ -25,7 +16,7 @@ def recommendations_command(
     """Hit rate of track_recommendations on each listener's held-out latest plays vs a popularity baseline."""
     from spotify_analytics.evaluation.recommendations import evaluate_recommendations, report
 
-    spark, settings = _session()
+    spark, settings = lakehouse_or_exit()
     typer.echo(report(evaluate_recommendations(spark, settings, holdout_plays)))
 
 
@@ -34,5 +25,5 @@ def clusters_command() -> None:
     """Silhouette of every k in the configured range, the chosen k, and the built clusters' sizes."""
     from spotify_analytics.evaluation.clusters import evaluate_clusters, report
 
-    spark, settings = _session()
+    spark, settings = lakehouse_or_exit()
     typer.echo(report(evaluate_clusters(spark, settings)))

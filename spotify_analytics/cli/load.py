@@ -3,19 +3,9 @@
 import typer
 
 from ingest.lakehouse.client import ServerError
-from spotify_analytics.cli.common import fail, settings_or_exit
+from spotify_analytics.cli.common import fail, lakehouse_or_exit, settings_or_exit
 
 commands = typer.Typer(name="load", help="Load landed data into Bronze Delta tables (through Spark Connect).")
-
-
-def _session():
-    from ingest.lakehouse.client import ServerError, connect
-
-    settings = settings_or_exit()
-    try:
-        return connect(settings), settings
-    except ServerError as exc:
-        raise fail(str(exc)) from None
 
 
 def _merged(label: str, merge) -> str:
@@ -52,7 +42,7 @@ def load_plays_command() -> None:
     """Landed plays (polls, exports) → bronze.listening_history_bronze by MERGE on play_id."""
     from ingest.bronze.listening_history import load_plays
 
-    spark, settings = _session()
+    spark, settings = lakehouse_or_exit()
     _echo_plays(load_plays(spark, settings))
 
 
@@ -61,7 +51,7 @@ def load_tracks_command() -> None:
     """Landed track metadata/features → bronze.my_tracks_features_bronze by MERGE on track_id."""
     from ingest.bronze.track_features import load_track_features
 
-    spark, settings = _session()
+    spark, settings = lakehouse_or_exit()
     typer.echo(_merged("bronze.my_tracks_features_bronze", load_track_features(spark, settings)))
 
 
@@ -71,7 +61,7 @@ def load_all_command() -> None:
     from ingest.bronze.load_all import load_all
     from ingest.kaggle.kaggle_csv import CatalogFormatError
 
-    spark, settings = _session()
+    spark, settings = lakehouse_or_exit()
     try:
         result = load_all(spark, settings)
     except CatalogFormatError as exc:

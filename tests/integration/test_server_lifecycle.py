@@ -8,22 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import Lakehouse, lakehouse_env, settings_for
 
+from bench.measure import proc_files
 from spotify_analytics.server import process as server
 from spotify_analytics.server.command import server_command
 
 
 def java_processes_using(data_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"java" in cmdline and str(data_dir).encode() in cmdline:
-            pids.append(int(entry.name))
-    return pids
+    return [pid for pid, cmdline in proc_files("cmdline") if b"java" in cmdline and str(data_dir).encode() in cmdline]
 
 
 @pytest.fixture
