@@ -1,20 +1,16 @@
 {#
     The audio features every feature source carries (the Kaggle catalog, the Spotify endpoint, the
-    synthetic generator), as staged: Bronze's `key` and `mode` are renamed so they read as music, not SQL.
-    The Python side's list is ingest/catalog/schema.py (AUDIO_FEATURE_COLUMNS); change both together.
+    synthetic generator), as staged. The list, with each feature's Bronze name, kind, valid range and unit,
+    is written once: dbt_project.yml's vars.audio_features (Python reads it too, ingest/audio_features.py).
 #}
 {% macro audio_feature_columns() -%}
-    {{ return([
-        'danceability', 'energy', 'valence', 'acousticness', 'instrumentalness', 'speechiness',
-        'liveness', 'loudness', 'tempo', 'musical_key', 'musical_mode', 'time_signature',
-    ]) }}
+    {{ return(var('audio_features') | map(attribute='name') | list) }}
 {%- endmacro %}
 
 {#- The staged feature columns selected from a Bronze table: one line each, renamed where they differ. -#}
 {% macro stage_audio_features() -%}
-    {%- set bronze_names = {'musical_key': 'key', 'musical_mode': 'mode'} -%}
-    {%- for column in audio_feature_columns() -%}
-        {%- set bronze_name = bronze_names.get(column, column) %}
-        {{ bronze_name }}{{ " as " ~ column if bronze_name != column }}{{ "," if not loop.last }}
+    {%- for feature in var('audio_features') -%}
+        {%- set bronze_name = feature.get('bronze_name', feature.name) %}
+        {{ bronze_name }}{{ " as " ~ feature.name if bronze_name != feature.name }}{{ "," if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}

@@ -1,18 +1,13 @@
-"""Columns of the Kaggle 'Spotify Tracks Dataset' CSV and their valid ranges."""
+"""Columns of the Kaggle 'Spotify Tracks Dataset' CSV and their valid ranges.
+
+The audio features among them, their kinds and ranges, are dbt_project.yml's ``vars.audio_features``.
+"""
+
+from ingest.audio_features import bronze_names, categorical_bronze_names, continuous_bronze_names, valid_ranges
 
 TEXT_COLUMNS = ("track_id", "artists", "album_name", "track_name", "track_genre")
-INTEGER_COLUMNS = ("popularity", "duration_ms", "key", "mode", "time_signature")
-FLOAT_COLUMNS = (
-    "danceability",
-    "energy",
-    "loudness",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
+INTEGER_COLUMNS = ("popularity", "duration_ms", *categorical_bronze_names())
+FLOAT_COLUMNS = continuous_bronze_names()
 BOOLEAN_COLUMNS = ("explicit",)
 
 # Column order of the published CSV after its unnamed index column.
@@ -39,28 +34,16 @@ CSV_COLUMNS = (
     "track_genre",
 )
 
-UNIT_INTERVAL = (0.0, 1.0)
 VALID_RANGES: dict[str, tuple[float, float]] = {
-    "danceability": UNIT_INTERVAL,
-    "energy": UNIT_INTERVAL,
-    "speechiness": UNIT_INTERVAL,
-    "acousticness": UNIT_INTERVAL,
-    "instrumentalness": UNIT_INTERVAL,
-    "liveness": UNIT_INTERVAL,
-    "valence": UNIT_INTERVAL,
-    "loudness": (-60.0, 5.0),
-    "tempo": (0.0, 300.0),
-    "key": (-1, 11),
-    "mode": (0, 1),
-    "time_signature": (0, 7),
+    **valid_ranges(),
     "popularity": (0, 100),
     "duration_ms": (0, 24 * 3600 * 1000),
 }
 
 # The audio features, in the CSV's order: the catalog's, the Spotify endpoint's and the synthetic generator's.
-CATEGORICAL_FEATURES = ("key", "mode", "time_signature")
+CATEGORICAL_FEATURES = categorical_bronze_names()
 CONTINUOUS_FEATURES = FLOAT_COLUMNS
-AUDIO_FEATURE_COLUMNS = tuple(c for c in CSV_COLUMNS if c in CONTINUOUS_FEATURES + CATEGORICAL_FEATURES)
+AUDIO_FEATURE_COLUMNS = bronze_names()
 
 
 def spark_type(column: str) -> str:
