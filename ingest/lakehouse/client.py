@@ -26,6 +26,11 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+# pyspark's default policy retries an unreachable server for at least 10 minutes; a dead server should stop a
+# client within a minute: 0.25 s doubling to 10 s, eight times, is about 36 s of retries in all.
+DEAD_SERVER_RETRIES = {"max_retries": 8, "initial_backoff": 250, "backoff_multiplier": 2.0, "max_backoff": 10_000}
+
+
 def connect(settings: Settings) -> "SparkSession":
     """A Spark Connect session on the running lakehouse server of this checkout's data directory; a server
     that serves another one is refused (ForeignServer) before anything is read or written."""
@@ -35,8 +40,10 @@ def connect(settings: Settings) -> "SparkSession":
             "Start it with: python -m spotify_analytics server start"
         )
     from pyspark.sql import SparkSession
+    from pyspark.sql.connect.client.retries import DefaultPolicy
 
     session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+    session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])  # type: ignore[attr-defined]
     problem = identity_problem(settings, served_identity(session), settings.connect_url)
     if problem:
         raise ForeignServer(problem)

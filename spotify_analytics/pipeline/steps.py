@@ -1,12 +1,16 @@
 """The pipeline's steps: each one a command a user (or cron) can type, run as a subprocess.
 
-A step
-that exits 77 (a listener's Spotify authorisation lapsed: ``poll``) is ``lapsed``, and the run goes on.
+A step that exits 77 (a listener's Spotify authorisation lapsed: ``poll``) is ``lapsed``, and the run goes on.
+While a step runs, the pipeline checks every few seconds that the lakehouse server still answers: a step whose
+server died is stopped at once and fails with why the server stopped (out of memory, say) and what to do, rather
+than wait for its client to give up. A step is a child that dies with the pipeline: a killed run leaves no step
+running outside the released run lock.
 """
 
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -17,9 +21,13 @@ from typing import Literal
 from ingest.config import Settings
 from ingest.spotify.lapse import EXIT_AUTH_LAPSED
 from spotify_analytics.pipeline.dbt import dbt_env, dbt_executable
+from spotify_analytics.server.process import answers, why_it_stopped
 
 log = logging.getLogger(__name__)
 
+SERVER_CHECK_SECONDS = 5.0
+SERVER_CHECKS_BEFORE_DEAD = 2  # a server that fails two checks in a row (5-10 s) is dead, not busy
+STOP_GRACE_SECONDS = 20.0  # a step asked to stop (SIGINT: dbt cancels its queries) gets this long before SIGKILL
 GOLD_PATHS = ("path:models/gold", "path:python_models/gold")
 Status = Literal["ok", "failed", "not_run", "lapsed"]
 
@@ -86,19 +94,53 @@ def run_step(step: Step, settings: Settings) -> StepResult:
     command = step.command_text()
     log.info("Step %s: %s", step.name, command)
     started_at, started = datetime.now(UTC), time.monotonic()
-    try:
-        completed = subprocess.run(
-            argv, cwd=settings.project_dir, env=env, timeout=settings.pipeline_step_timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        seconds = time.monotonic() - started
-        message = f"timed out after {settings.pipeline_step_timeout:.0f} s (PIPELINE_STEP_TIMEOUT)"
-        return StepResult(step.name, command, "failed", None, started_at, seconds, message)
+    server_was_up = answers(settings)
+    process = subprocess.Popen(dying_with_this_process(argv), cwd=settings.project_dir, env=env)
+    stopped_because = supervise(process, settings, server_was_up)
     seconds = time.monotonic() - started
-    if completed.returncode == EXIT_AUTH_LAPSED and step.program == "cli":
+    if process.returncode != 0 and server_was_up and not stopped_because and not answers(settings):
+        stopped_because = why_it_stopped(settings)  # the step noticed the dead server before the pipeline did
+    if stopped_because:
+        return StepResult(step.name, command, "failed", process.returncode, started_at, seconds, stopped_because)
+    if process.returncode == EXIT_AUTH_LAPSED and step.program == "cli":
         message = f"exit code {EXIT_AUTH_LAPSED}: a listener's Spotify authorisation lapsed"
-        return StepResult(step.name, command, "lapsed", completed.returncode, started_at, seconds, message)
-    if completed.returncode != 0:
-        message = f"exit code {completed.returncode}"
-        return StepResult(step.name, command, "failed", completed.returncode, started_at, seconds, message)
+        return StepResult(step.name, command, "lapsed", process.returncode, started_at, seconds, message)
+    if process.returncode != 0:
+        message = f"exit code {process.returncode}"
+        return StepResult(step.name, command, "failed", process.returncode, started_at, seconds, message)
     return StepResult(step.name, command, "ok", 0, started_at, seconds)
+
+
+def supervise(process: subprocess.Popen[bytes], settings: Settings, server_was_up: bool) -> str:
+    """Wait for a step; stop it when it outlives PIPELINE_STEP_TIMEOUT or the server it talks to dies.
+    Returns why it was stopped ('' when it ended by itself)."""
+    deadline, failed_checks = time.monotonic() + settings.pipeline_step_timeout, 0
+    while True:
+        try:
+            process.wait(timeout=SERVER_CHECK_SECONDS)
+            return ""
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() > deadline:
+            stop(process)
+            return f"timed out after {settings.pipeline_step_timeout:.0f} s (PIPELINE_STEP_TIMEOUT)"
+        failed_checks = 0 if not server_was_up or answers(settings) else failed_checks + 1
+        if failed_checks >= SERVER_CHECKS_BEFORE_DEAD:
+            log.error("The lakehouse server stopped answering: stopping the step")
+            stop(process)
+            return why_it_stopped(settings)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT first (dbt cancels its running queries, a load releases its locks), SIGKILL after the grace time."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def dying_with_this_process(argv: list[str]) -> list[str]:
+    """``argv`` run through ``with_parent``, so that the step dies with the pipeline."""
+    return [sys.executable, "-m", "spotify_analytics.pipeline.with_parent", str(os.getpid()), *argv]

@@ -128,7 +128,10 @@ def server_command(settings: Settings) -> list[str]:
         "--driver-memory",
         settings.spark_driver_memory,
         "--driver-java-options",
-        f"-Dderby.system.home={derby_home} -Dderby.stream.error.file={settings.server_dir / 'derby.log'}",
+        # A JVM out of heap exits at once (its log says so) rather than limp on with dead threads while its
+        # clients wait.
+        f"-Dderby.system.home={derby_home} -Dderby.stream.error.file={settings.server_dir / 'derby.log'} "
+        "-XX:+ExitOnOutOfMemoryError",
     ]
     for key, value in server_confs(settings).items():
         command += ["--conf", f"{key}={value}"]

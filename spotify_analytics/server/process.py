@@ -137,6 +137,29 @@ def _log_tail(settings: Settings, lines: int = 25) -> str:
         return "(no server log)"
 
 
+OUT_OF_MEMORY = "java.lang.OutOfMemoryError"
+
+
+def answers(settings: Settings) -> bool:
+    """Both of the server's ports accept connections."""
+    host = settings.lakehouse_host
+    return port_open(host, settings.thrift_port) and port_open(host, settings.connect_port)
+
+
+def why_it_stopped(settings: Settings) -> str:
+    """What a user needs when the server stopped answering: why, as far as its log says, and what to do."""
+    path = log_file(settings)
+    rerun = "Rerun python -m spotify_analytics pipeline: it starts the server again and carries on where this stopped."
+    if OUT_OF_MEMORY in _log_tail(settings, lines=200):
+        return (
+            f"The lakehouse server ran out of memory ({OUT_OF_MEMORY} in {path}). Give it more: set "
+            f"SPARK_DRIVER_MEMORY (now {settings.spark_driver_memory}) higher in .env, e.g. SPARK_DRIVER_MEMORY=4g. "
+            + rerun
+        )
+    last_line = _log_tail(settings, lines=1).strip() or "(empty)"
+    return f"The lakehouse server stopped answering (its log {path} ends: {last_line[:300]}). {rerun}"
+
+
 def _check_ports_free(settings: Settings) -> None:
     ports = (
         ("Thrift", settings.thrift_port, "THRIFT_PORT"),

@@ -33,17 +33,26 @@ def model_session(url: str) -> Iterator[Any]:
         session.stop()
 
 
+# pyspark's default policy retries an unreachable server for at least 10 minutes, so a model whose server died
+# waited that long; 0.25 s doubling to 10 s, eight times, gives up after about 36 s.
+DEAD_SERVER_RETRIES = {"max_retries": 8, "initial_backoff": 250, "backoff_multiplier": 2.0, "max_backoff": 10_000}
+
+
 def open_session(url: str) -> Any:
-    """A new Spark Connect session at ``url``, and pyspark told that this process uses Spark Connect."""
+    """A new Spark Connect session at ``url`` that gives up on a dead server within a minute, and pyspark told that
+    this process uses Spark Connect."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     # pyspark routes calls that take no session (pandas-on-Spark, SparkSession.getActiveSession) to Spark
     # Connect only when this is set, else it starts a local JVM; its own builder sets it for a remote session.
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     try:
-        return ConnectSession.builder.remote(url).create()
+        session = ConnectSession.builder.remote(url).create()
     except Exception as exc:  # pyspark raises several types for a bad URL
         raise DbtRuntimeError(f"Cannot open a Spark Connect session at {without_parameters(url)}: {exc}") from exc
+    session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])
+    return session
 
 
 @contextmanager
