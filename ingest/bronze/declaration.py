@@ -113,12 +113,11 @@ class BronzeTable:
 def feature_columns(describe: str = "Audio feature") -> tuple[Column, ...]:
     """The audio features (``ingest.audio_features``) as Bronze columns under their Bronze names: continuous
     ones double, categorical ones int, each with its valid range."""
-    return tuple(
-        Column(
-            feature.bronze_name,
-            "double" if feature.continuous else "int",
-            f"{describe} {feature.name}: {feature.unit}, valid from {feature.low:g} to {feature.high:g}.",
-            valid_range=(feature.low, feature.high),
-        )
-        for feature in audio_features()
-    )
+    columns = []
+    for feature in audio_features():
+        staged = f" (staged as `{feature.name}`)" if feature.name != feature.bronze_name else ""
+        valid = f"{feature.unit}, valid from {feature.low:g} to {feature.high:g}"
+        column_type = "double" if feature.continuous else "int"
+        description = f"{describe} {feature.bronze_name}{staged}: {valid}."
+        columns.append(Column(feature.bronze_name, column_type, description, valid_range=(feature.low, feature.high)))
+    return tuple(columns)
