@@ -1,13 +1,12 @@
 {#
     A Bronze source, or an empty relation with the source's declared columns when the ingester has not
     created the table yet, so `dbt build` works on a lakehouse that holds only the catalog. The columns and
-    types come from the source's YAML (which mirrors ingest/bronze/schemas.py).
+    types come from the source's YAML (generated from ingest/bronze/schemas.py).
 #}
-{% macro bronze_source(table_name) -%}
-    {%- set relation = source('bronze', table_name) -%}
-    {%- if execute and not var('sqlfluff_lint', false)
-        and adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
-        {%- set node = graph.sources['source.' ~ project_name ~ '.bronze.' ~ table_name] -%}
+{% macro bronze_source(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- if execute and adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {%- set node = graph.sources['source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ table_name] -%}
         {{ log("Bronze table " ~ relation ~ " does not exist yet: reading it as empty", info=true) }}
         (
             select

@@ -9,19 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.bronze.delta import BRONZE_DATABASE, ensure_bronze_database, ensure_table
-from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
+from ingest.bronze.schemas import LISTENING_HISTORY, PLAYS_BY_MONTH
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-TABLE = "listening_history_bronze"
-QUALIFIED = f"{BRONZE_DATABASE}.{TABLE}"
+TABLE = LISTENING_HISTORY.name
+QUALIFIED = LISTENING_HISTORY.qualified
 
 
 def ensure_listening_table(spark: "SparkSession", table: str = TABLE) -> None:
     """The table as the ingester creates it: the contract's columns plus ``loaded_at``."""
     ensure_bronze_database(spark)
-    ensure_table(spark, table, f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp", PARTITIONS[TABLE])
+    ensure_table(spark, LISTENING_HISTORY, table)
 
 
 def empty_listening_table(spark: "SparkSession") -> None:
@@ -33,11 +33,11 @@ def empty_listening_table(spark: "SparkSession") -> None:
 def insert_parquet(spark: "SparkSession", folder: Path, table: str = TABLE) -> int:
     """Append every play of the parquet files in ``folder`` to ``bronze.<table>``; returns its row count."""
     ensure_listening_table(spark, table)
-    columns = [field.split()[0] for field in LISTENING_HISTORY_COLUMNS.split(", ")]
+    columns = LISTENING_HISTORY.column_names
     location = str(folder.resolve()).replace("`", "")
     spark.sql(
-        f"insert into {BRONZE_DATABASE}.{table} ({', '.join(columns)}, loaded_at) "
+        f"insert into {BRONZE_DATABASE}.{table} ({', '.join(columns)}, {LISTENING_HISTORY.stamp.name}) "
         f"select {', '.join(columns)}, current_timestamp() from parquet.`{location}` "
-        f"distribute by trunc({PARTITIONS[TABLE].date_column}, 'MM')"  # one file per month partition
+        f"distribute by trunc({PLAYS_BY_MONTH.date_column}, 'MM')"  # one file per month partition
     )
     return spark.table(f"{BRONZE_DATABASE}.{table}").count()

@@ -1,4 +1,5 @@
-"""Helpers shared by Bronze loads: the bronze database and MERGE of a snapshot into a Delta table."""
+"""Helpers shared by Bronze loads: the bronze database, and creating and MERGE-ing a declared Bronze table
+(``ingest.bronze.schemas``)."""
 
 import logging
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ingest.bronze.schemas import MonthPartitioning
+from ingest.bronze.declaration import BRONZE_DATABASE, BronzeTable, MonthPartitioning
 from ingest.lakehouse.identity import DATA_DIR_CONF
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BRONZE_DATABASE = "bronze"
 # Set while a table is being moved to its current partitioning: the version whose rows are copied over.
 REPARTITION_FROM = "spotify.repartition_from_version"
 
@@ -32,19 +32,20 @@ def ensure_bronze_database(spark: "SparkSession") -> None:
     spark.sql(f"create database if not exists {BRONZE_DATABASE} location '${{{DATA_DIR_CONF}}}/bronze'")
 
 
-def ensure_table(
-    spark: "SparkSession", table: str, ddl_columns: str, partitioning: MonthPartitioning | None = None
-) -> None:
-    """Create the table when missing; a table made by an earlier version gets the columns added since (older rows
-    hold null in them) and, with a ``partitioning``, this partitioning."""
-    if partitioning is None:
-        spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} ({ddl_columns}) using delta")
-        add_missing_columns(spark, f"{BRONZE_DATABASE}.{table}", ddl_columns)
+def ensure_table(spark: "SparkSession", table: BronzeTable, name: str | None = None) -> None:
+    """Create the declared table (as ``name``, when given) when missing; a table made by an earlier version gets
+    the columns added since (older rows hold null in them) and the declared partitioning."""
+    name = name or table.name
+    columns = table.stored_ddl
+    if table.partitioning is None:
+        spark.sql(f"create table if not exists {BRONZE_DATABASE}.{name} ({columns}) using delta")
+        add_missing_columns(spark, f"{BRONZE_DATABASE}.{name}", columns)
         return
-    layout = f"({ddl_columns}, {partitioning.column_ddl}) using delta partitioned by ({partitioning.column})"
-    spark.sql(f"create table if not exists {BRONZE_DATABASE}.{table} {layout}")
-    add_missing_columns(spark, f"{BRONZE_DATABASE}.{table}", ddl_columns)
-    _repartition_older_layout(spark, table, layout, partitioning)
+    partitioning = table.partitioning
+    layout = f"({columns}, {partitioning.column_ddl}) using delta partitioned by ({partitioning.column})"
+    spark.sql(f"create table if not exists {BRONZE_DATABASE}.{name} {layout}")
+    add_missing_columns(spark, f"{BRONZE_DATABASE}.{name}", columns)
+    _repartition_older_layout(spark, name, layout, partitioning, table.key)
 
 
 def add_missing_columns(spark: "SparkSession", qualified: str, ddl_columns: str) -> None:
@@ -56,7 +57,9 @@ def add_missing_columns(spark: "SparkSession", qualified: str, ddl_columns: str)
         spark.sql(f"alter table {qualified} add columns ({', '.join(missing)})")
 
 
-def _repartition_older_layout(spark: "SparkSession", table: str, layout: str, partitioning: MonthPartitioning) -> None:
+def _repartition_older_layout(
+    spark: "SparkSession", table: str, layout: str, partitioning: MonthPartitioning, key: tuple[str, ...]
+) -> None:
     """Give a table made with another partitioning (earlier versions: by day) this one, losing and duplicating
     nothing even when killed half-way: REPLACE keeps the old version number in a table property, an
     insert-only MERGE on the key copies that version's rows back, and the property goes last. A rerun
@@ -81,7 +84,7 @@ def _repartition_older_layout(spark: "SparkSession", table: str, layout: str, pa
         f"""
         merge into {qualified} t
         using (select * from {old} distribute by trunc({partitioning.date_column}, 'MM')) s
-        on t.{partitioning.key} = s.{partitioning.key}
+        on {_on(key)}
         when not matched then insert ({", ".join(columns)}) values ({", ".join(f"s.{c}" for c in columns)})
         """
     )
@@ -97,35 +100,28 @@ def _last_commit(spark: "SparkSession", table: str) -> tuple[int, dict[str, int]
 
 
 def merge_snapshot(
-    spark: "SparkSession",
-    table: str,
-    rows: pd.DataFrame,
-    spark_schema: str,
-    key_columns: list[str],
-    scope_condition: str = "true",
+    spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame, scope_condition: str = "true"
 ) -> MergeResult:
     """Make ``table`` hold exactly ``rows`` within the scope: insert new keys, update rows whose
     ``row_hash`` changed, delete keys no longer present. Unchanged rows are not rewritten, so a rerun
     with the same input changes nothing."""
-    incoming = spark.createDataFrame(rows, schema=spark_schema)
-    view = f"incoming_{table}"
-    incoming.createOrReplaceTempView(view)
-    on = " and ".join(f"t.{key} = s.{key}" for key in key_columns)
-    columns = [field.split()[0] for field in spark_schema.split(", ")]
+    view = _incoming(spark, table, rows)
+    columns = table.column_names
     assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+    stamp = table.stamp.name
     spark.sql(
         f"""
-        merge into {BRONZE_DATABASE}.{table} t
+        merge into {table.qualified} t
         using {view} s
-        on {on}
-        when matched and t.row_hash <> s.row_hash then update set {assignments}, loaded_at = current_timestamp()
-        when not matched then insert ({", ".join(columns)}, loaded_at)
+        on {_on(table.key)}
+        when matched and t.row_hash <> s.row_hash then update set {assignments}, {stamp} = current_timestamp()
+        when not matched then insert ({", ".join(columns)}, {stamp})
             values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
         when not matched by source and ({scope_condition}) then delete
         """
     )
-    _, metrics = _last_commit(spark, table)
-    total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
+    _, metrics = _last_commit(spark, table.name)
+    total = spark.table(table.qualified).count()
     return MergeResult(
         inserted=metrics.get("numTargetRowsInserted", 0),
         updated=metrics.get("numTargetRowsUpdated", 0),
@@ -135,48 +131,52 @@ def merge_snapshot(
 
 
 def merge_new_rows(
-    spark: "SparkSession",
-    table: str,
-    rows: pd.DataFrame,
-    spark_schema: str,
-    key_columns: list[str],
-    partitioning: MonthPartitioning | None = None,
-    key_implies: tuple[str, ...] = (),
+    spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame, key_implies: tuple[str, ...] = ()
 ) -> MergeResult:
     """Insert the rows whose key ``table`` does not hold yet; never update or delete. For append-only facts
     (plays) whose content is fixed by their key: an insert-only MERGE rewrites no existing file, so a rerun
-    with the same rows changes nothing. With the table's ``partitioning`` (a function of the key, like a
+    with the same rows changes nothing. With the table's partitioning (a function of the key, like a
     play's month), rows are grouped by it (one file per partition) and the MERGE reads only the partitions
     they fall in. Columns in ``key_implies`` are functions of the key too (a play's listener): the MERGE
     compares only the target rows that hold the incoming values (a new listener's export joins no row)."""
-    from pyspark.sql import functions as F
-
-    before = latest_version(spark, table)
-    incoming = spark.createDataFrame(rows, schema=spark_schema)
-    if partitioning:
-        incoming = incoming.repartition(F.trunc(partitioning.date_column, "MM"))
-    view = f"incoming_{table}"
-    incoming.createOrReplaceTempView(view)
-    on = " and ".join(f"t.{key} = s.{key}" for key in key_columns)
-    if partitioning:
-        on += f" and {_partitions_of(rows, partitioning)}"
+    before = latest_version(spark, table.name)
+    view = _incoming(spark, table, rows)
+    on = _on(table.key)
+    if table.partitioning:
+        on += f" and {_partitions_of(rows, table.partitioning)}"
     for column in key_implies:
         on += f" and {_values_of(rows, column)}"
-    columns = [field.split()[0] for field in spark_schema.split(", ")]
+    columns = table.column_names
     spark.sql(
         f"""
-        merge into {BRONZE_DATABASE}.{table} t
+        merge into {table.qualified} t
         using {view} s
         on {on}
-        when not matched then insert ({", ".join(columns)}, loaded_at)
+        when not matched then insert ({", ".join(columns)}, {table.stamp.name})
             values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
         """
     )
-    version, metrics = _last_commit(spark, table)
+    version, metrics = _last_commit(spark, table.name)
     # nothing committed: the last history entry is an older one
     inserted = metrics.get("numTargetRowsInserted", 0) if version != before else 0
-    total = spark.table(f"{BRONZE_DATABASE}.{table}").count()
+    total = spark.table(table.qualified).count()
     return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
+
+
+def _incoming(spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame) -> str:
+    """A temporary view of ``rows`` typed as the table's declared columns (grouped by its month partitions)."""
+    from pyspark.sql import functions as F
+
+    incoming = spark.createDataFrame(rows, schema=table.ddl)
+    if table.partitioning:
+        incoming = incoming.repartition(F.trunc(table.partitioning.date_column, "MM"))
+    view = f"incoming_{table.name}"
+    incoming.createOrReplaceTempView(view)
+    return view
+
+
+def _on(key: tuple[str, ...]) -> str:
+    return " and ".join(f"t.{column} = s.{column}" for column in key)
 
 
 def _partitions_of(rows: pd.DataFrame, partitioning: MonthPartitioning) -> str:

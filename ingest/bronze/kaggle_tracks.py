@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.bronze.delta import (
-    BRONZE_DATABASE,
     MergeResult,
     ensure_bronze_database,
     ensure_table,
@@ -23,20 +22,16 @@ from ingest.bronze.delta import (
     merge_snapshot,
     sql_string,
 )
+from ingest.bronze.schemas import CATALOG_QUARANTINE, KAGGLE_TRACKS
 from ingest.config import Settings
 from ingest.kaggle.demo import write_demo_catalog
-from ingest.kaggle.kaggle_csv import PRIMARY_KEY, ParsedCatalog, read_catalog
-from ingest.kaggle.schema import SPARK_SCHEMA
+from ingest.kaggle.kaggle_csv import ParsedCatalog, read_catalog
 from ingest.landing.store import private_dir, read_json, write_json
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
-
-TABLE = "kaggle_tracks_bronze"
-QUARANTINE_TABLE = "kaggle_tracks_quarantine"
-QUARANTINE_SCHEMA = "line_number bigint, raw_record string, reason string, catalog_source string, source_file string"
 
 
 @dataclass(frozen=True)
@@ -67,14 +62,15 @@ def choose_catalog(settings: Settings) -> CatalogChoice:
 
 
 def _replace_quarantine(spark: "SparkSession", parsed: ParsedCatalog, source_file: str) -> None:
-    ensure_table(spark, QUARANTINE_TABLE, f"{QUARANTINE_SCHEMA}, quarantined_at timestamp")
-    spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where source_file = {sql_string(source_file)}")
+    ensure_table(spark, CATALOG_QUARANTINE)
+    spark.sql(f"delete from {CATALOG_QUARANTINE.qualified} where source_file = {sql_string(source_file)}")
     if parsed.rejected.empty:
         return
-    spark.createDataFrame(parsed.rejected, schema=QUARANTINE_SCHEMA).createOrReplaceTempView("rejected_rows")
+    rejected = parsed.rejected[CATALOG_QUARANTINE.column_names]
+    spark.createDataFrame(rejected, schema=CATALOG_QUARANTINE.ddl).createOrReplaceTempView("rejected_rows")
     spark.sql(
-        f"insert into {BRONZE_DATABASE}.{QUARANTINE_TABLE} "
-        "select *, current_timestamp() as quarantined_at from rejected_rows"
+        f"insert into {CATALOG_QUARANTINE.qualified} "
+        f"select *, current_timestamp() as {CATALOG_QUARANTINE.stamp.name} from rejected_rows"
     )
 
 
@@ -93,22 +89,22 @@ def file_sha256(path: Path) -> str:
 def load_catalog(spark: "SparkSession", settings: Settings) -> CatalogLoad:
     choice = choose_catalog(settings)
     ensure_bronze_database(spark)
-    ensure_table(spark, TABLE, f"{SPARK_SCHEMA}, loaded_at timestamp")
+    ensure_table(spark, KAGGLE_TRACKS)
     loaded_file = {
         "path": str(choice.path),
         "catalog_source": choice.catalog_source,
         "sha256": file_sha256(choice.path),
     }
     cursor = read_json(_cursor_file(settings), {}) or {}
-    if cursor.get("file") == loaded_file and cursor.get("table_version") == latest_version(spark, TABLE):
+    if cursor.get("file") == loaded_file and cursor.get("table_version") == latest_version(spark, KAGGLE_TRACKS.name):
         log.info("Catalog %s unchanged since its last load: not read again", choice.path)
-        total = spark.table(f"{BRONZE_DATABASE}.{TABLE}").count()
+        total = spark.table(KAGGLE_TRACKS.qualified).count()
         return CatalogLoad(choice, MergeResult(0, 0, 0, total), cursor.get("quarantined", 0), unchanged=True)
     parsed = read_catalog(choice.path, choice.catalog_source)
     log.info("Read %d valid and %d rejected rows from %s", len(parsed.rows), len(parsed.rejected), choice.path)
-    columns = [field.split()[0] for field in SPARK_SCHEMA.split(", ")]
-    merge = merge_snapshot(spark, TABLE, parsed.rows[columns], SPARK_SCHEMA, [PRIMARY_KEY, "catalog_source"])
+    merge = merge_snapshot(spark, KAGGLE_TRACKS, parsed.rows[KAGGLE_TRACKS.column_names])
     _replace_quarantine(spark, parsed, str(choice.path))
-    cursor = {"file": loaded_file, "table_version": latest_version(spark, TABLE), "quarantined": len(parsed.rejected)}
+    version = latest_version(spark, KAGGLE_TRACKS.name)
+    cursor = {"file": loaded_file, "table_version": version, "quarantined": len(parsed.rejected)}
     write_json(_cursor_file(settings), cursor, mode=0o600)
     return CatalogLoad(choice=choice, merge=merge, quarantined=len(parsed.rejected))

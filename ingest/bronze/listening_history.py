@@ -26,7 +26,6 @@ import orjson
 import pandas as pd
 
 from ingest.bronze.delta import (
-    BRONZE_DATABASE,
     MergeResult,
     ensure_bronze_database,
     ensure_table,
@@ -34,19 +33,21 @@ from ingest.bronze.delta import (
     sql_string,
 )
 from ingest.bronze.schemas import (
-    AUDIOBOOK_HISTORY_COLUMNS,
-    LISTENING_HISTORY_COLUMNS,
-    PARTITIONS,
-    PLAYS_QUARANTINE_COLUMNS,
-    PODCAST_HISTORY_COLUMNS,
-    column_names,
+    AUDIOBOOK_HISTORY,
+    KAGGLE_TRACKS,
+    LISTENING_HISTORY,
+    PLAYS_QUARANTINE,
+    PODCAST_HISTORY,
+    BronzeTable,
 )
 from ingest.config import Settings
+from ingest.export.importer import exports_landing_dir
 from ingest.file_lock import waiting_lock
 from ingest.kaggle.matching import match_key
 from ingest.landing import plays as landed
 from ingest.landing.plays import PLAY_COLUMNS, Normalised, rehash
 from ingest.landing.store import landed_files, private_dir, read_json, write_json
+from ingest.spotify.recently_played import landed_pages
 from ingest.spotify.search import search_tracks
 
 if TYPE_CHECKING:
@@ -54,10 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TABLE = "listening_history_bronze"
-PODCAST_TABLE = "podcast_history_bronze"
-AUDIOBOOK_TABLE = "audiobook_history_bronze"
-QUARANTINE_TABLE = "listening_history_quarantine"
 # How each landed export kind (ingest.export.kinds) is read.
 EXPORT_READERS = {
     "classic": landed.classic_plays,
@@ -94,10 +91,9 @@ def forget_loaded(settings: Settings, names: list[str]) -> None:
 
 
 def pending_landing_files(settings: Settings) -> list[Path]:
-    landing = settings.landing_path
-    files = landed_files(landing / "api", "recently_played/*.json") + landed_files(landing / "export")
+    files = landed_pages(settings) + landed_files(exports_landing_dir(settings))
     done = set(read_json(_manifest(settings), []) or [])
-    return [f for f in files if str(f.relative_to(landing)) not in done]
+    return [f for f in files if str(f.relative_to(settings.landing_path)) not in done]
 
 
 @dataclass
@@ -135,9 +131,9 @@ def resolve_classic(spark: "SparkSession", settings: Settings, plays: list[dict]
     if not classic:
         return 0, 0
     catalog: dict[tuple[str, str], str] = {}
-    if spark.catalog.tableExists(f"{BRONZE_DATABASE}.kaggle_tracks_bronze"):
+    if spark.catalog.tableExists(KAGGLE_TRACKS.qualified):
         rows = spark.sql(
-            f"select artists, track_name, min(track_id) as track_id from {BRONZE_DATABASE}.kaggle_tracks_bronze "
+            f"select artists, track_name, min(track_id) as track_id from {KAGGLE_TRACKS.qualified} "
             "group by artists, track_name"
         ).toPandas()
         for artists, title, track_id in rows.itertuples(index=False):
@@ -175,14 +171,14 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def _replace_quarantine(spark: "SparkSession", files: list[str], rejected: list[dict]) -> None:
-    ensure_table(spark, QUARANTINE_TABLE, f"{PLAYS_QUARANTINE_COLUMNS}, quarantined_at timestamp")
+    ensure_table(spark, PLAYS_QUARANTINE)
     names = ", ".join(sql_string(f) for f in files)
-    spark.sql(f"delete from {BRONZE_DATABASE}.{QUARANTINE_TABLE} where landing_file in ({names})")
+    spark.sql(f"delete from {PLAYS_QUARANTINE.qualified} where landing_file in ({names})")
     if rejected:
-        frame = pd.DataFrame(rejected, columns=column_names(PLAYS_QUARANTINE_COLUMNS))
+        frame = pd.DataFrame(rejected, columns=PLAYS_QUARANTINE.column_names)
         frame["record_index"] = frame["record_index"].astype("Int64")
-        spark.createDataFrame(frame, schema=PLAYS_QUARANTINE_COLUMNS).createOrReplaceTempView("rejected_plays")
-        spark.sql(f"insert into {BRONZE_DATABASE}.{QUARANTINE_TABLE} select *, current_timestamp() from rejected_plays")
+        spark.createDataFrame(frame, schema=PLAYS_QUARANTINE.ddl).createOrReplaceTempView("rejected_plays")
+        spark.sql(f"insert into {PLAYS_QUARANTINE.qualified} select *, current_timestamp() from rejected_plays")
 
 
 def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
@@ -193,14 +189,11 @@ def load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
         return _load_plays(spark, settings)
 
 
-def _merge_kind(spark: "SparkSession", table: str, rows: list[dict], ddl_columns: str) -> MergeResult | None:
+def _merge_kind(spark: "SparkSession", table: BronzeTable, rows: list[dict]) -> MergeResult | None:
     if not rows:
         return None
-    frame = _frame(_dedupe(rows), column_names(ddl_columns))
-    partitioning = PARTITIONS.get(table)
-    return merge_new_rows(
-        spark, table, frame, ddl_columns, ["play_id"], partitioning, key_implies=("user_id",) if partitioning else ()
-    )
+    frame = _frame(_dedupe(rows), table.column_names)
+    return merge_new_rows(spark, table, frame, key_implies=("user_id",) if table.partitioning else ())
 
 
 def _quarantine_reasons(files: list[LandedFile]) -> dict[str, Counter[str]]:
@@ -215,9 +208,8 @@ def _quarantine_reasons(files: list[LandedFile]) -> dict[str, Counter[str]]:
 def _load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
     files = pending_landing_files(settings)
     ensure_bronze_database(spark)
-    ensure_table(spark, TABLE, f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp", PARTITIONS[TABLE])
-    ensure_table(spark, PODCAST_TABLE, f"{PODCAST_HISTORY_COLUMNS}, loaded_at timestamp")
-    ensure_table(spark, AUDIOBOOK_TABLE, f"{AUDIOBOOK_HISTORY_COLUMNS}, loaded_at timestamp")
+    for table in (LISTENING_HISTORY, PODCAST_HISTORY, AUDIOBOOK_HISTORY):
+        ensure_table(spark, table)
     if not files:
         return PlaysLoad(0, None, None, 0)
     now = datetime.now(UTC)
@@ -230,9 +222,9 @@ def _load_plays(spark: "SparkSession", settings: Settings) -> PlaysLoad:
         len(files), len(batch.plays), len(batch.podcasts), len(batch.audiobooks), len(batch.rejected),
     )  # fmt: skip
     resolved, unresolved = resolve_classic(spark, settings, batch.plays)
-    plays = _merge_kind(spark, TABLE, batch.plays, LISTENING_HISTORY_COLUMNS)
-    podcasts = _merge_kind(spark, PODCAST_TABLE, batch.podcasts, PODCAST_HISTORY_COLUMNS)
-    audiobooks = _merge_kind(spark, AUDIOBOOK_TABLE, batch.audiobooks, AUDIOBOOK_HISTORY_COLUMNS)
+    plays = _merge_kind(spark, LISTENING_HISTORY, batch.plays)
+    podcasts = _merge_kind(spark, PODCAST_HISTORY, batch.podcasts)
+    audiobooks = _merge_kind(spark, AUDIOBOOK_HISTORY, batch.audiobooks)
     _replace_quarantine(spark, [file.name for file in read], batch.rejected)
     done = set(read_json(_manifest(settings), []) or []) | {file.name for file in read if file.readable}
     write_json(_manifest(settings), sorted(done), mode=0o600)

@@ -12,23 +12,9 @@ With ALLOW_SYNTHETIC=false nothing is generated.
 import logging
 from typing import TYPE_CHECKING
 
-from ingest.bronze.delta import (
-    BRONZE_DATABASE,
-    MergeResult,
-    ensure_bronze_database,
-    ensure_table,
-    merge_new_rows,
-    merge_snapshot,
-)
-from ingest.bronze.schemas import (
-    LISTENING_HISTORY_COLUMNS,
-    PARTITIONS,
-    SYNTHETIC_FEATURES_COLUMNS,
-    TRACK_FEATURES_COLUMNS,
-)
-from ingest.bronze.track_features import TABLE as FEATURES_TABLE
+from ingest.bronze.delta import MergeResult, ensure_bronze_database, ensure_table, merge_new_rows, merge_snapshot
+from ingest.bronze.schemas import KAGGLE_TRACKS, LISTENING_HISTORY, SYNTHETIC_FEATURES, TRACK_FEATURES
 from ingest.config import Settings
-from ingest.kaggle.schema import SPARK_SCHEMA as CATALOG_COLUMNS
 from ingest.synthetic.generator import synthetic_features
 
 if TYPE_CHECKING:
@@ -36,33 +22,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TABLE = "my_tracks_features_bronze_synthetic"
-PLAYS = f"{BRONZE_DATABASE}.listening_history_bronze"
-
 
 def _listened_ids_sql(only_missing: bool) -> str:
-    query = f"select distinct track_id from {PLAYS} p where track_id is not null"
+    query = f"select distinct track_id from {LISTENING_HISTORY.qualified} p where track_id is not null"
     if only_missing:
         query += (
-            f" and not exists (select 1 from {BRONZE_DATABASE}.kaggle_tracks_bronze k where k.track_id = p.track_id)"
-            f" and not exists (select 1 from {BRONZE_DATABASE}.{FEATURES_TABLE} f"
+            f" and not exists (select 1 from {KAGGLE_TRACKS.qualified} k where k.track_id = p.track_id)"
+            f" and not exists (select 1 from {TRACK_FEATURES.qualified} f"
             "   where f.track_id = p.track_id and f.features_source is not null)"
-            f" and not exists (select 1 from {BRONZE_DATABASE}.{TABLE} s where s.track_id = p.track_id)"
+            f" and not exists (select 1 from {SYNTHETIC_FEATURES.qualified} s where s.track_id = p.track_id)"
         )
     return query
 
 
 def _ensure_inputs(spark: "SparkSession") -> None:
     ensure_bronze_database(spark)
-    ensure_table(spark, "kaggle_tracks_bronze", f"{CATALOG_COLUMNS}, loaded_at timestamp")
-    ensure_table(
-        spark,
-        "listening_history_bronze",
-        f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp",
-        PARTITIONS["listening_history_bronze"],
-    )
-    ensure_table(spark, FEATURES_TABLE, f"{TRACK_FEATURES_COLUMNS}, loaded_at timestamp")
-    ensure_table(spark, TABLE, f"{SYNTHETIC_FEATURES_COLUMNS}, loaded_at timestamp")
+    for table in (KAGGLE_TRACKS, LISTENING_HISTORY, TRACK_FEATURES, SYNTHETIC_FEATURES):
+        ensure_table(spark, table)
 
 
 def _generate(spark: "SparkSession", settings: Settings, only_missing: bool) -> MergeResult | None:
@@ -76,8 +52,8 @@ def _generate(spark: "SparkSession", settings: Settings, only_missing: bool) -> 
     log.info("Generating synthetic features for %d tracks", len(ids))
     rows = synthetic_features(ids)
     if only_missing:
-        return merge_new_rows(spark, TABLE, rows, SYNTHETIC_FEATURES_COLUMNS, ["track_id"])
-    return merge_snapshot(spark, TABLE, rows, SYNTHETIC_FEATURES_COLUMNS, ["track_id"], "false")
+        return merge_new_rows(spark, SYNTHETIC_FEATURES, rows)
+    return merge_snapshot(spark, SYNTHETIC_FEATURES, rows, "false")
 
 
 def populate_missing(spark: "SparkSession", settings: Settings) -> MergeResult | None:

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING
 import orjson
 import pandas as pd
 
+from ingest.audio_features import bronze_names
 from ingest.bronze.delta import MergeResult, ensure_bronze_database, ensure_table, merge_snapshot
-from ingest.bronze.schemas import TRACK_FEATURES_COLUMNS
+from ingest.bronze.schemas import TRACK_FEATURES
 from ingest.config import Settings
-from ingest.kaggle.schema import AUDIO_FEATURE_COLUMNS
 from ingest.landing.store import landed_files
 from ingest.spotify.metadata import metadata_dir
+from ingest.spotify.recently_played import landed_pages
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-TABLE = "my_tracks_features_bronze"
-COLUMNS = [field.split()[0] for field in TRACK_FEATURES_COLUMNS.split(", ")]
+COLUMNS = TRACK_FEATURES.column_names
 
 
 def _mtime(path: Path) -> datetime:
@@ -33,7 +33,7 @@ def _mtime(path: Path) -> datetime:
 
 def collect_tracks(settings: Settings) -> dict[str, tuple[dict, datetime]]:
     tracks: dict[str, tuple[dict, datetime]] = {}
-    for path in landed_files(settings.landing_path / "api", "recently_played/*.json"):
+    for path in landed_pages(settings):
         envelope = orjson.loads(path.read_bytes())
         fetched = datetime.fromisoformat(envelope["fetched_at"])
         for item in (envelope.get("response") or {}).get("items") or []:
@@ -60,7 +60,7 @@ def track_rows(settings: Settings) -> pd.DataFrame:
             "album_name": (track.get("album") or {}).get("name"),
             "duration_ms": track.get("duration_ms"),
             "explicit": track.get("explicit"),
-            **{column: features.get(column) for column in AUDIO_FEATURE_COLUMNS},
+            **{column: features.get(column) for column in bronze_names()},
             "features_source": "spotify_api" if features else None,
             "fetched_at": fetched_at,
         }
@@ -74,8 +74,8 @@ def track_rows(settings: Settings) -> pd.DataFrame:
 
 def load_track_features(spark: "SparkSession", settings: Settings) -> MergeResult | None:
     ensure_bronze_database(spark)
-    ensure_table(spark, TABLE, f"{TRACK_FEATURES_COLUMNS}, loaded_at timestamp")
+    ensure_table(spark, TRACK_FEATURES)
     rows = track_rows(settings)
     if rows.empty:
         return None
-    return merge_snapshot(spark, TABLE, rows, TRACK_FEATURES_COLUMNS, ["track_id"], "false")
+    return merge_snapshot(spark, TRACK_FEATURES, rows, "false")

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.bronze.schemas import LISTENING_HISTORY
 from ingest.demo.catalog import TrackUniverse, stable_id
 from ingest.demo.listening import ListenerPlays, pseudonymous_user_id
 
@@ -199,33 +200,15 @@ def write_api(universe: TrackUniverse, plays: ListenerPlays, folder: Path) -> li
     return paths
 
 
-BRONZE_SCHEMA = pa.schema(
-    [
-        ("play_id", pa.string()),
-        ("user_id", pa.string()),
-        ("played_at", pa.timestamp("us", tz="UTC")),
-        ("played_date", pa.date32()),
-        ("track_id", pa.string()),
-        ("track_name", pa.string()),
-        ("artist_name", pa.string()),
-        ("album_name", pa.string()),
-        ("ms_played", pa.int64()),
-        ("source", pa.string()),
-        ("reason_start", pa.string()),
-        ("reason_end", pa.string()),
-        ("skipped", pa.bool_()),
-        ("shuffle", pa.bool_()),
-        ("offline", pa.bool_()),
-        ("platform", pa.string()),
-        ("conn_country", pa.string()),
-        ("context_type", pa.string()),
-        ("context_uri", pa.string()),
-        ("track_resolution", pa.string()),
-        ("landing_file", pa.string()),
-        ("row_hash", pa.string()),
-        ("media_type", pa.string()),
-    ]
-)
+# Spark SQL types of the Bronze contract as parquet (arrow) types.
+ARROW_TYPES = {
+    "string": pa.string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "bigint": pa.int64(),
+    "boolean": pa.bool_(),
+}
+BRONZE_SCHEMA = pa.schema([(column.name, ARROW_TYPES[column.type]) for column in LISTENING_HISTORY.columns])
 
 
 def _sha256_each(texts: list[str]) -> list[str]:

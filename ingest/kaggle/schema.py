@@ -1,9 +1,11 @@
 """Columns of the Kaggle 'Spotify Tracks Dataset' CSV and their valid ranges.
 
-The audio features among them, their kinds and ranges, are dbt_project.yml's ``vars.audio_features``.
+The audio features among them, their kinds and ranges, are dbt_project.yml's ``vars.audio_features``; the
+columns' Bronze types and valid ranges are the catalog's Bronze declaration (``ingest.bronze.schemas``).
 """
 
-from ingest.audio_features import bronze_names, categorical_bronze_names, continuous_bronze_names, valid_ranges
+from ingest.audio_features import bronze_names, categorical_bronze_names, continuous_bronze_names
+from ingest.bronze.schemas import KAGGLE_TRACKS
 
 TEXT_COLUMNS = ("track_id", "artists", "album_name", "track_name", "track_genre")
 INTEGER_COLUMNS = ("popularity", "duration_ms", *categorical_bronze_names())
@@ -19,54 +21,20 @@ CSV_COLUMNS = (
     "popularity",
     "duration_ms",
     "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
+    *bronze_names(),
     "track_genre",
 )
 
-VALID_RANGES: dict[str, tuple[float, float]] = {
-    **valid_ranges(),
-    "popularity": (0, 100),
-    "duration_ms": (0, 24 * 3600 * 1000),
-}
+# Valid ranges of the catalog's numeric columns, as its Bronze table declares them: the features' first (a row
+# out of several ranges is quarantined with the first one's reason).
+VALID_RANGES: dict[str, tuple[float, float]] = dict(
+    sorted(
+        ((column.name, column.valid_range) for column in KAGGLE_TRACKS.columns if column.valid_range is not None),
+        key=lambda declared: declared[0] not in bronze_names(),
+    )
+)
 
 # The audio features, in the CSV's order: the catalog's, the Spotify endpoint's and the synthetic generator's.
 CATEGORICAL_FEATURES = categorical_bronze_names()
 CONTINUOUS_FEATURES = FLOAT_COLUMNS
 AUDIO_FEATURE_COLUMNS = bronze_names()
-
-
-def spark_type(column: str) -> str:
-    """The Spark SQL type a catalog column lands as."""
-    if column in FLOAT_COLUMNS:
-        return "double"
-    if column in BOOLEAN_COLUMNS:
-        return "boolean"
-    if column == "duration_ms":
-        return "bigint"
-    return "int" if column in INTEGER_COLUMNS else "string"
-
-
-# Spark DDL of the audio features, as every Bronze table holding features declares them.
-AUDIO_FEATURE_DDL = ", ".join(f"{c} {spark_type(c)}" for c in AUDIO_FEATURE_COLUMNS)
-
-# Spark DDL of the catalog rows as they land in Bronze (before load metadata).
-SPARK_SCHEMA = ", ".join(
-    [
-        "catalog_row_id bigint",
-        *(f"{c} {spark_type(c)}" for c in CSV_COLUMNS),
-        "catalog_source string",
-        "source_file string",
-        "row_hash string",
-    ]
-)

@@ -23,22 +23,17 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from ingest.bronze.schemas import (
-    AUDIOBOOK_HISTORY_COLUMNS,
-    LISTENING_HISTORY_COLUMNS,
-    PODCAST_HISTORY_COLUMNS,
-    column_names,
-)
+from ingest.bronze.schemas import AUDIOBOOK_HISTORY, LISTENING_HISTORY, MAX_DURATION_MS, PODCAST_HISTORY
 
-MAX_MS_PLAYED = 24 * 3600 * 1000  # one play longer than a day is not a play
+MAX_MS_PLAYED = MAX_DURATION_MS  # one play longer than a day is not a play
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST_PLAY = datetime(2006, 1, 1, tzinfo=UTC)  # Spotify was founded in 2006: an earlier time is a broken clock
 TRACK_URI = re.compile(r"spotify:track:([0-9A-Za-z]+)")
 AUDIO, VIDEO = "audio", "video"
 
-PLAY_COLUMNS = column_names(LISTENING_HISTORY_COLUMNS)
-PODCAST_COLUMNS = column_names(PODCAST_HISTORY_COLUMNS)
-AUDIOBOOK_COLUMNS = column_names(AUDIOBOOK_HISTORY_COLUMNS)
+PLAY_COLUMNS = LISTENING_HISTORY.column_names
+PODCAST_COLUMNS = PODCAST_HISTORY.column_names
+AUDIOBOOK_COLUMNS = AUDIOBOOK_HISTORY.column_names
 
 
 class RecordError(ValueError):

@@ -1,6 +1,10 @@
 """The expectation suites, in code: one per Bronze table and two for Silver ``listening_with_features`` (its rows,
 and its feature coverage per listener, a suite made per run for the listeners the table holds).
 
+A Bronze suite checks what the table's declaration (``ingest.bronze.schemas``) says: its required columns are not
+null, its key is unique, its columns hold values in their valid ranges and accepted values; plus the timestamps
+that must not lie in the future. Silver's play checks are those of Bronze's plays.
+
 A suite is plain data (check id, kind, Great Expectations expectation name and arguments); the runner turns
 it into Great Expectations objects, so importing this module stays cheap. Severity comes from the config
 (``expectations.toml``) by the check's kind, or an override for the check id.
@@ -11,22 +15,23 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingest.kaggle.schema import VALID_RANGES
+from ingest.audio_features import audio_features
+from ingest.bronze.schemas import (
+    AUDIOBOOK_HISTORY,
+    KAGGLE_TRACKS,
+    LISTENING_HISTORY,
+    PODCAST_HISTORY,
+    SYNTHETIC_FEATURES,
+    TRACK_FEATURES,
+    BronzeTable,
+)
 from spotify_analytics.quality.gate_config import CRITICAL, GateConfig
 
 BRONZE = "bronze"
 SILVER = "silver"
 LAYERS = (BRONZE, SILVER)
 
-AUDIO_FEATURES = (
-    "danceability", "energy", "valence", "acousticness", "instrumentalness", "speechiness", "liveness",
-    "loudness", "tempo", "key", "mode", "time_signature",
-)  # fmt: skip
-PLAY_SOURCES = ["api", "export_extended", "export_classic"]
-EXPORT_SOURCES = ["export_extended", "export_classic"]
-MEDIA_TYPES = ["audio", "video"]
 FEATURE_SOURCES = ["spotify_api", "kaggle", "synthetic"]
-MAX_PLAY_MS = VALID_RANGES["duration_ms"][1]
 TABLE_COVERAGE_SHARES = ("overall", *FEATURE_SOURCES)
 # A scope is part of names Great Expectations writes into its YAML config: no spaces (it folds long keys at them,
 # into YAML it cannot read back).
@@ -82,10 +87,21 @@ def in_range(column: str, low: float, high: float) -> Check:
     )
 
 
-def feature_ranges(renamed: dict[str, str] | None = None) -> list[Check]:
-    """Valid ranges of the audio features (``ingest.kaggle.schema.VALID_RANGES``), under their column names."""
-    renamed = renamed or {}
-    return [in_range(renamed.get(name, name), *VALID_RANGES[name]) for name in AUDIO_FEATURES]
+def staged_feature_ranges() -> list[Check]:
+    """Valid ranges of the audio features (``ingest.audio_features``) under their staged names."""
+    return [in_range(feature.name, feature.low, feature.high) for feature in audio_features()]
+
+
+def declared_checks(table: BronzeTable, *columns: str) -> list[Check]:
+    """What ``table``'s declaration says of its rows (of ``columns`` only, when given): required columns not null,
+    the key unique, values within their valid ranges and among their accepted values."""
+    declared = [column for column in table.columns if not columns or column.name in columns]
+    checks = [not_null(column.name) for column in declared if column.required]
+    if not columns or set(table.key) <= set(columns):
+        checks.append(unique(*table.key))
+    checks += [in_range(column.name, *column.valid_range) for column in declared if column.valid_range is not None]
+    checks += [accepted(column.name, list(column.accepted)) for column in declared if column.accepted]
+    return checks
 
 
 def not_in_future(column: str, now: dt.datetime, tolerance_minutes: float) -> Check:
@@ -147,69 +163,25 @@ def listener_coverage_suite(table: str, user_ids: list[str], config: GateConfig)
     return with_severity(TableSuite(SILVER, table, tuple(checks), scope=LISTENER_COVERAGE), config)
 
 
-def _kaggle_tracks(config: GateConfig, now: dt.datetime) -> TableSuite:
-    return TableSuite(
-        BRONZE,
-        "bronze.kaggle_tracks_bronze",
-        (
-            not_null("catalog_row_id"),
-            not_null("track_id"),
-            not_null("catalog_source"),
-            unique("catalog_row_id", "catalog_source"),
-            *feature_ranges(),
-            in_range("duration_ms", *VALID_RANGES["duration_ms"]),
-            in_range("popularity", *VALID_RANGES["popularity"]),
-            accepted("catalog_source", ["kaggle", "generated"]),
-            not_in_future("loaded_at", now, config.future_tolerance_minutes),
-        ),
-    )
+def _bronze(table: BronzeTable, *timestamps: str) -> Callable[[GateConfig, dt.datetime], TableSuite]:
+    """The suite of a Bronze table: its declared checks, and ``timestamps`` not in the future."""
+
+    def build(config: GateConfig, now: dt.datetime) -> TableSuite:
+        future = [not_in_future(column, now, config.future_tolerance_minutes) for column in timestamps]
+        return TableSuite(BRONZE, table.qualified, (*declared_checks(table), *future))
+
+    return build
+
+
+# What every table of plays must hold, Bronze's and Silver's: its key, a listener and a time, a sane duration.
+PLAY_CHECK_COLUMNS = ("play_id", "user_id", "played_at", "ms_played")
 
 
 def _play_checks(config: GateConfig, now: dt.datetime) -> tuple[Check, ...]:
-    """What every table of plays must hold: its key, a listener and a time not in the future, a sane duration."""
+    """Silver's plays hold what Bronze's must (their key, listener, time and duration), their time not in the future."""
     return (
-        not_null("play_id"),
-        unique("play_id"),
-        not_null("user_id"),
-        not_null("played_at"),
+        *declared_checks(LISTENING_HISTORY, *PLAY_CHECK_COLUMNS),
         not_in_future("played_at", now, config.future_tolerance_minutes),
-        not_null("ms_played"),
-        in_range("ms_played", 0, MAX_PLAY_MS),
-    )
-
-
-def _listening_history(config: GateConfig, now: dt.datetime) -> TableSuite:
-    checks = (*_play_checks(config, now), accepted("source", PLAY_SOURCES), accepted("media_type", MEDIA_TYPES))
-    return TableSuite(BRONZE, "bronze.listening_history_bronze", checks)
-
-
-def _spoken_word(table: str) -> Callable[[GateConfig, dt.datetime], TableSuite]:
-    """The suite of a table of podcast-episode or audiobook-chapter plays."""
-    return lambda config, now: TableSuite(
-        BRONZE, f"bronze.{table}", (*_play_checks(config, now), accepted("source", EXPORT_SOURCES))
-    )
-
-
-def _track_features(config: GateConfig, now: dt.datetime) -> TableSuite:
-    return TableSuite(
-        BRONZE,
-        "bronze.my_tracks_features_bronze",
-        (
-            not_null("track_id"),
-            unique("track_id"),
-            *feature_ranges(),
-            in_range("duration_ms", *VALID_RANGES["duration_ms"]),
-            accepted("features_source", ["spotify_api"]),
-            not_in_future("fetched_at", now, config.future_tolerance_minutes),
-        ),
-    )
-
-
-def _synthetic_features(config: GateConfig, now: dt.datetime) -> TableSuite:
-    return TableSuite(
-        BRONZE,
-        "bronze.my_tracks_features_bronze_synthetic",
-        (not_null("track_id"), unique("track_id"), *feature_ranges(), accepted("source", ["synthetic"])),
     )
 
 
@@ -226,8 +198,8 @@ def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite
             not_null("has_features"),
             in_range("hour_of_day", 0, 23),
             in_range("day_of_week", 1, 7),
-            *feature_ranges({"key": "musical_key", "mode": "musical_mode"}),
-            accepted("source", PLAY_SOURCES),
+            *staged_feature_ranges(),
+            accepted("source", list(LISTENING_HISTORY.column("source").accepted)),
             accepted("feature_source", FEATURE_SOURCES),
             *(coverage_share(name, f"coverage_{name}", config) for name in TABLE_COVERAGE_SHARES),
         ),
@@ -237,12 +209,12 @@ def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite
 
 SUITE_BUILDERS = {
     BRONZE: (
-        _kaggle_tracks,
-        _listening_history,
-        _spoken_word("podcast_history_bronze"),
-        _spoken_word("audiobook_history_bronze"),
-        _track_features,
-        _synthetic_features,
+        _bronze(KAGGLE_TRACKS, "loaded_at"),
+        _bronze(LISTENING_HISTORY, "played_at"),
+        _bronze(PODCAST_HISTORY, "played_at"),
+        _bronze(AUDIOBOOK_HISTORY, "played_at"),
+        _bronze(TRACK_FEATURES, "fetched_at"),
+        _bronze(SYNTHETIC_FEATURES),
     ),
     SILVER: (_listening_with_features,),
 }

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from ingest.bronze.delta import REPARTITION_FROM, ensure_bronze_database, ensure_table
 from ingest.bronze.listening_history import load_plays, pending_landing_files
 from ingest.bronze.load_all import load_all
-from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS, PARTITIONS
+from ingest.bronze.schemas import LISTENING_HISTORY
 from ingest.config import Settings
 from ingest.export.importer import import_history
 from ingest.lakehouse.client import connect
@@ -33,8 +33,8 @@ from tests.integration.fake_spotify import FakeSpotify, track_object
 from tests.integration.ingest_exports import extended_record, podcast_record, write_classic, write_extended
 
 T0 = 1_730_000_000_000
-PLAYS_PARTITIONING = PARTITIONS["listening_history_bronze"]
-PLAYS_DDL = f"{LISTENING_HISTORY_COLUMNS}, loaded_at timestamp"  # as the loader creates the table
+PLAYS_PARTITIONING = LISTENING_HISTORY.partitioning
+PLAYS_DDL = LISTENING_HISTORY.stored_ddl  # as the loader creates the table
 
 
 @pytest.fixture(scope="module")
@@ -300,14 +300,14 @@ def test_a_day_partitioned_plays_table_is_repartitioned_by_month_losing_nothing(
     spark = lakehouse.session
     qualified = day_partitioned_plays(spark, "plays_daily_layout")
 
-    ensure_table(spark, "plays_daily_layout", PLAYS_DDL, PLAYS_PARTITIONING)
+    ensure_table(spark, LISTENING_HISTORY, "plays_daily_layout")
 
     partitions, rows, properties = layout(spark, qualified)
     assert partitions == ["played_month"]
     assert rows == month_layout_rows()
     assert REPARTITION_FROM not in properties
     version = spark.sql(f"describe history {qualified} limit 1").collect()[0]["version"]
-    ensure_table(spark, "plays_daily_layout", PLAYS_DDL, PLAYS_PARTITIONING)
+    ensure_table(spark, LISTENING_HISTORY, "plays_daily_layout")
     assert spark.sql(f"describe history {qualified} limit 1").collect()[0]["version"] == version  # no-op now
     # a play inserted without played_month gets it generated
     spark.sql(f"insert into {qualified} (play_id, user_id, played_date) values ('p4', 'u', date'2024-03-15')")
@@ -327,7 +327,7 @@ def test_repartitioning_killed_after_the_replace_resumes_on_the_next_run(lakehou
     )
     assert spark.table(qualified).count() == 0
 
-    ensure_table(spark, "plays_interrupted_layout", PLAYS_DDL, PLAYS_PARTITIONING)
+    ensure_table(spark, LISTENING_HISTORY, "plays_interrupted_layout")
 
     partitions, rows, properties = layout(spark, qualified)
     assert (partitions, rows) == (["played_month"], month_layout_rows())

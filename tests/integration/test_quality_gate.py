@@ -91,7 +91,7 @@ def create_table(lakehouse: Lakehouse, table: str, ddl: str, rows: list[dict[str
 
 
 def bronze_ddl(table: str) -> str:
-    return f"{BRONZE_TABLES[table]}, loaded_at timestamp"
+    return BRONZE_TABLES[table].stored_ddl
 
 
 def create_database(lakehouse: Lakehouse, database: str) -> None:

@@ -21,12 +21,12 @@ from conftest import REPO, Lakehouse
 
 from ingest.bronze.delta import BRONZE_DATABASE, ensure_bronze_database, ensure_table
 from ingest.bronze.schemas import (
-    AUDIOBOOK_HISTORY_COLUMNS,
-    LISTENING_HISTORY_COLUMNS,
-    PARTITIONS,
-    PODCAST_HISTORY_COLUMNS,
-    SYNTHETIC_FEATURES_COLUMNS,
-    TRACK_FEATURES_COLUMNS,
+    AUDIOBOOK_HISTORY,
+    BRONZE_TABLES,
+    LISTENING_HISTORY,
+    PODCAST_HISTORY,
+    SYNTHETIC_FEATURES,
+    TRACK_FEATURES,
 )
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ USERS = ("listener_a", "listener_b")
 START = datetime(2026, 3, 2, 6, 0)  # a Monday
 SESSION_GAP = timedelta(minutes=30)
 FEATURES = ["danceability", "energy", "valence", "acousticness", "instrumentalness", "speechiness", "liveness"]
-PLAY_COLUMNS = [field.split()[0] for field in LISTENING_HISTORY_COLUMNS.split(", ")]
+PLAY_COLUMNS = LISTENING_HISTORY.column_names
 LISTENING = "listening_history_bronze"
 REAL = "my_tracks_features_bronze"
 SYNTHETIC = "my_tracks_features_bronze_synthetic"
@@ -107,13 +107,9 @@ def feature_rows(track_ids: list[str], seed: int) -> pd.DataFrame:
     return rows
 
 
-def bronze_columns(ddl: str) -> str:
-    return f"{ddl}, loaded_at timestamp"  # the ingester's MERGE adds loaded_at to the contract's columns
-
-
 def replace_bronze_table(spark: "SparkSession", table: str, ddl: str, rows: pd.DataFrame) -> None:
     spark.sql(f"drop table if exists {BRONZE_DATABASE}.{table}")
-    ensure_table(spark, table, bronze_columns(ddl), PARTITIONS.get(table))
+    ensure_table(spark, BRONZE_TABLES[table])
     if not rows.empty:
         append_bronze_rows(spark, table, ddl, rows)
 
@@ -176,12 +172,12 @@ def scenario(lakehouse: Lakehouse, spark: "SparkSession", kaggle_sample: Path) -
     ensure_bronze_database(spark)
     real = feature_rows(scenario.real_ids, seed=7).assign(features_source="spotify_api")
     synthetic = feature_rows(scenario.synthetic_ids, seed=8).assign(source="synthetic", generator_version="t1")
-    replace_bronze_table(spark, REAL, TRACK_FEATURES_COLUMNS, real)
-    replace_bronze_table(spark, SYNTHETIC, SYNTHETIC_FEATURES_COLUMNS, synthetic)
-    replace_bronze_table(spark, LISTENING, LISTENING_HISTORY_COLUMNS, scenario.plays)
+    replace_bronze_table(spark, REAL, TRACK_FEATURES.ddl, real)
+    replace_bronze_table(spark, SYNTHETIC, SYNTHETIC_FEATURES.ddl, synthetic)
+    replace_bronze_table(spark, LISTENING, LISTENING_HISTORY.ddl, scenario.plays)
     for spoken, ddl in (
-        ("podcast_history_bronze", PODCAST_HISTORY_COLUMNS),
-        ("audiobook_history_bronze", AUDIOBOOK_HISTORY_COLUMNS),
+        ("podcast_history_bronze", PODCAST_HISTORY.ddl),
+        ("audiobook_history_bronze", AUDIOBOOK_HISTORY.ddl),
     ):
         replace_bronze_table(spark, spoken, ddl, pd.DataFrame())  # music only: no spoken word from other modules
     return scenario
@@ -296,7 +292,7 @@ def snapshot(lakehouse: Lakehouse, table: str, key: list[str]) -> pd.DataFrame:
 def test_incremental_build_processes_only_new_plays_and_equals_a_full_refresh(
     built: Lakehouse, spark: "SparkSession", scenario: Scenario
 ) -> None:
-    append_bronze_rows(spark, LISTENING, LISTENING_HISTORY_COLUMNS, scenario.new_plays)
+    append_bronze_rows(spark, LISTENING, LISTENING_HISTORY.ddl, scenario.new_plays)
     joined_session = last_session_size(scenario.plays, USERS[0])
 
     incremental = built.dbt("run", "--select", *SILVER_AND_GOLD)  # the full build above ran the tests

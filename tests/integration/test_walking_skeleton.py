@@ -133,4 +133,4 @@ def test_dbt_docs_generate(built: Lakehouse) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     catalog = json.loads((Path(built.env["DBT_TARGET_PATH"]) / "catalog.json").read_text())
     assert "model.spotify_analytics.kaggle_track_sound_clusters" in catalog["nodes"]
-    assert "source.spotify_analytics.bronze.kaggle_tracks_bronze" in catalog["sources"]
+    assert "source.spotify_analytics.kaggle.kaggle_tracks_bronze" in catalog["sources"]

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.workload.bronze_load import insert_parquet
-from ingest.bronze.schemas import LISTENING_HISTORY_COLUMNS
+from ingest.bronze.schemas import LISTENING_HISTORY
 from ingest.demo.generate import WorkloadSpec, generate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def test_sessions_skips_and_repeats_are_present(bronze: pd.DataFrame) -> None:
 
 
 def test_bronze_rows_follow_the_contract_and_the_play_id_rule(bronze: pd.DataFrame) -> None:
-    assert list(bronze.columns) == [field.split()[0] for field in LISTENING_HISTORY_COLUMNS.split(", ")]
+    assert list(bronze.columns) == LISTENING_HISTORY.column_names
     assert bronze["play_id"].is_unique
     row = bronze.iloc[0]
     millis = int(row["played_at"].timestamp() * 1000)

@@ -2,7 +2,7 @@ with
 
 catalog_rows as (
 
-    select * from {{ source('bronze', 'kaggle_tracks_bronze') }}
+    select * from {{ source('kaggle', 'kaggle_tracks_bronze') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 audiobook_plays as (
 
-    select * from {{ bronze_source('audiobook_history_bronze') }}
+    select * from {{ bronze_source('spotify', 'audiobook_history_bronze') }}
 
 ),
 

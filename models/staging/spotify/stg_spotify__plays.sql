@@ -2,7 +2,7 @@ with
 
 plays as (
 
-    select * from {{ bronze_source('listening_history_bronze') }}
+    select * from {{ bronze_source('spotify', 'listening_history_bronze') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 podcast_plays as (
 
-    select * from {{ bronze_source('podcast_history_bronze') }}
+    select * from {{ bronze_source('spotify', 'podcast_history_bronze') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 track_rows as (
 
-    select * from {{ bronze_source('my_tracks_features_bronze') }}
+    select * from {{ bronze_source('spotify', 'my_tracks_features_bronze') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 generated as (
 
-    select * from {{ bronze_source('my_tracks_features_bronze_synthetic') }}
+    select * from {{ bronze_source('synthetic', 'my_tracks_features_bronze_synthetic') }}
 
 ),
 
