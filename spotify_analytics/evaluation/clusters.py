@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ingest.config import Settings
-from spotify_analytics.evaluation.gold_models import gold_model, project_vars
+from spotify_analytics.evaluation.dbt_vars import project_vars
+from spotify_analytics.gold_models.mood_states import best_k, k_range, prepare, search_k
+from spotify_analytics.gold_models.mood_states_spark import session_features
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,15 +28,14 @@ class ClusterEvaluation:
 
 
 def evaluate_clusters(spark: "SparkSession", settings: Settings) -> ClusterEvaluation:
-    model = gold_model(settings, "mood_session_clusters")
     variables = project_vars(settings)
     seed = int(variables["mood_cluster_seed"])
-    sessions = model.session_features(spark.table(SILVER)).toPandas()
-    k_values = model.k_range(int(variables["mood_cluster_k_min"]), int(variables["mood_cluster_k_max"]), len(sessions))
-    _, _, scaled, sample = model.prepare(sessions, int(variables["mood_cluster_silhouette_sample"]), seed)
-    results = model.search_k(scaled, k_values, sample, seed) if k_values else {}
+    sessions = session_features(spark.table(SILVER)).toPandas()
+    k_values = k_range(int(variables["mood_cluster_k_min"]), int(variables["mood_cluster_k_max"]), len(sessions))
+    _, _, scaled, sample = prepare(sessions, int(variables["mood_cluster_silhouette_sample"]), seed)
+    results = search_k(scaled, k_values, sample, seed) if k_values else {}
     silhouettes = {k: result[0] for k, result in results.items()}
-    chosen = max(silhouettes, key=lambda k: (silhouettes[k], -k)) if silhouettes else None
+    chosen = best_k(silhouettes) if silhouettes else None
     columns = "cluster_id, label, sessions, share_of_sessions, silhouette, centroid_valence, centroid_energy"
     built = spark.sql(f"select {columns} from {CLUSTERS} order by cluster_id").toPandas() if _exists(spark) else None
     return ClusterEvaluation(

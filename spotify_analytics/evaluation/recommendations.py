@@ -4,12 +4,19 @@ songs, next to a popularity baseline."""
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ingest.config import Settings
-from spotify_analytics.evaluation.gold_models import gold_model, project_vars
+from spotify_analytics.evaluation.dbt_vars import project_vars
+from spotify_analytics.gold_models.recommendations import RecommendationParams, song_key
+from spotify_analytics.gold_models.recommendations_spark import (
+    build_recommendations,
+    heavy_tracks,
+    listener_tracks,
+    song_key_column,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -48,8 +55,8 @@ def split_latest(plays: "DataFrame", holdout_plays: int) -> tuple["DataFrame", "
     ).drop("recency")
 
 
-def params_from_vars(model, variables: dict) -> object:
-    return model.RecommendationParams(
+def params_from_vars(variables: dict[str, Any]) -> RecommendationParams:
+    return RecommendationParams(
         count=int(variables["recommendation_count"]),
         profile_plays=int(variables["recommendation_profile_plays"]),
         heavy_play_count=int(variables["recommendation_heavy_play_count"]),
@@ -58,12 +65,12 @@ def params_from_vars(model, variables: dict) -> object:
     )
 
 
-def popularity_lists(model, earlier: "DataFrame", heavy: pd.DataFrame, users: list[str], size: int) -> pd.DataFrame:
+def popularity_lists(earlier: "DataFrame", heavy: pd.DataFrame, users: list[str], size: int) -> pd.DataFrame:
     """Per listener: the most played songs of all listeners in the earlier plays, minus their heavy songs."""
     from pyspark.sql import functions as F
 
     ranked = (
-        earlier.groupBy(model.song_key_column().alias("song_key"))
+        earlier.groupBy(song_key_column().alias("song_key"))
         .agg(F.count(F.lit(1)).alias("plays"))
         .orderBy(F.desc("plays"), "song_key")
         .limit(size + int(heavy.groupby("user_id").size().max() if len(heavy) else 0))
@@ -83,20 +90,17 @@ def score(method: str, size: int, picks: pd.DataFrame, targets: pd.DataFrame) ->
 
 
 def evaluate_recommendations(spark: "SparkSession", settings: Settings, holdout_plays: int) -> RecommendationEvaluation:
-    model = gold_model(settings, "track_recommendations")
-    params = params_from_vars(model, project_vars(settings))
+    params = params_from_vars(project_vars(settings))
     earlier, latest = split_latest(spark.table(SILVER), holdout_plays)
 
-    recommended = model.build_recommendations(earlier, spark.table(CATALOG), params)
-    recommended["song_key"] = model.song_key(
-        recommended["track_id"], recommended["track_name"], recommended["artist_name"]
-    )
-    heavy = model.heavy_tracks(model.listener_tracks(earlier), params.heavy_play_count)
-    held_out = latest.select("user_id", model.song_key_column().alias("song_key")).distinct().toPandas()
+    recommended = build_recommendations(earlier, spark.table(CATALOG), params)
+    recommended["song_key"] = song_key(recommended["track_id"], recommended["track_name"], recommended["artist_name"])
+    heavy = heavy_tracks(listener_tracks(earlier), params.heavy_play_count)
+    held_out = latest.select("user_id", song_key_column().alias("song_key")).distinct().toPandas()
     targets = held_out.merge(heavy, on=["user_id", "song_key"], how="left", indicator=True)
     targets = targets.loc[targets["_merge"] == "left_only", ["user_id", "song_key"]]
     users = sorted(recommended["user_id"].unique())
-    popular = popularity_lists(model, earlier, heavy, users, 2 * params.count)
+    popular = popularity_lists(earlier, heavy, users, 2 * params.count)
     top_popular = popular.groupby("user_id").head(params.count)
 
     of_type = recommended["recommendation_type"]

@@ -145,6 +145,22 @@ def test_offline_evaluation_prints_hit_rates_against_a_popularity_baseline(built
     assert all(0 <= float(rate) <= 1 for _, _, rate in rates)
 
 
+def test_offline_cluster_evaluation_prints_each_ks_silhouette_and_chooses_the_tables_k(built: Lakehouse) -> None:
+    result = built.cli("evaluate", "clusters")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    [sessions] = re.findall(r"^Sessions with features: (\d+);", result.stdout, flags=re.MULTILINE)
+    assert int(sessions) == built.sql("select count(*) as n from gold.mood_session_clusters")[0].n
+    scores = re.findall(r"^(\d+)\s+(-?\d\.\d{4})(  <- chosen)?$", result.stdout, flags=re.MULTILINE)
+    assert [int(k) for k, _, _ in scores] == list(range(2, 9))  # vars mood_cluster_k_min..k_max
+    assert all(-1 <= float(silhouette) <= 1 for _, silhouette, _ in scores)
+    [chosen] = [(int(k), float(silhouette)) for k, silhouette, mark in scores if mark]
+    assert chosen[1] == max(float(silhouette) for _, silhouette, _ in scores)
+    [table] = built.sql("select count(distinct cluster_id) as k from gold.mood_clusters")
+    assert chosen[0] == table.k  # the build chose the same k on the same sessions
+    assert "Built gold.mood_clusters:" in result.stdout
+
+
 def test_rebuild_gives_the_same_tables_and_a_failing_model_keeps_the_previous_table(built: Lakehouse) -> None:
     before = {
         "mood_session_clusters": snapshot(built, "mood_session_clusters", "session_id"),
