@@ -82,8 +82,9 @@ part_of_day_hours as (
 
 plays_to_build as (
 
-    select * from plays
-    where {{ listener_rows(rebuild_starts, since_column='played_at') }}
+    select plays.*
+    from plays
+    where {{ listener_rows(rebuild_starts, user_column='plays.user_id', since_column='plays.played_at') }}
 
 ),
 
