@@ -10,11 +10,11 @@
 {#
     The latest `built_at` of this incremental model, as a timestamp literal: the Silver rows built after it
     are those the model has not taken yet. None (take everything) on a first or full build, in a unit test,
-    while linting, and on a table built by a version without the column. A literal, not a subquery, so Delta skips the
-    files of rows built before it.
+    and on a table built by a version without the column. A literal, not a subquery, so Delta skips the files of
+    rows built before it.
 #}
 {% macro built_at_watermark() -%}
-    {%- if not execute or var('sqlfluff_lint', false) or this is none or not is_incremental() -%}
+    {%- if not execute or this is none or not is_incremental() -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- if 'built_at' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}

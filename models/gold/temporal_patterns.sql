@@ -13,7 +13,8 @@
 }}
 
 {%- set watermark = built_at_watermark() -%}
-{%- set changed_listeners = [('a-listener', '')] if var('sqlfluff_lint', false) else [] -%}
+{#- The listeners with Silver rows built since the watermark; none on a full build (every listener). -#}
+{%- set changed_listeners = none -%}
 {%- if watermark is not none -%}
     {%- set changed_listeners = listeners_changed_since([
         (ref('listening_with_features'), 'built_at', watermark, 'played_at'),
@@ -28,28 +29,12 @@ plays as (
 
 ),
 
-{% if watermark is not none or var('sqlfluff_lint', false) %}
+plays_to_count as (
 
-    plays_to_count as (
+    select * from plays
+    where {{ listener_rows(changed_listeners) }}
 
-        select * from plays
-        where
-            false
-            {%- for user_id, _ in changed_listeners %}
-                or user_id = {{ sql_string(user_id) }}
-            {%- endfor %}
-
-    ),
-
-{% else %}
-
-    plays_to_count as (
-
-        select * from plays
-
-    ),
-
-{% endif %}
+),
 
 final as (
 

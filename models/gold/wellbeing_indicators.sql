@@ -28,6 +28,8 @@
     'skipped_plays', 'real_feature_plays', 'kaggle_feature_plays', 'synthetic_feature_plays', 'no_feature_plays',
 ] -%}
 {%- set spoken_additive = ['podcast_plays', 'podcast_ms', 'audiobook_plays', 'audiobook_ms'] -%}
+{#- Each kind of spoken word and its staging model. -#}
+{%- set spoken_models = [('podcast', 'stg_spotify__podcast_plays'), ('audiobook', 'stg_spotify__audiobook_plays')] -%}
 {%- set additive = music_additive + spoken_additive -%}
 {%- set summed = [] -%}
 {%- for column in additive -%}
@@ -36,9 +38,9 @@
 {%- set timezone = var('listener_timezone') -%}
 {%- set watermark = built_at_watermark() -%}
 {#- Per listener with newly built music plays or newly loaded spoken-word plays, the Monday of the earliest week
-    they fall in (a sample when linting). Spoken word is read from staging by when it was loaded, less the lookback
-    Silver uses for clock steps. -#}
-{%- set first_changed_weeks = [('a-listener', '2026-01-05')] if var('sqlfluff_lint', false) else [] -%}
+    they fall in; none on a full build (every period). Spoken word is read from staging by when it was loaded,
+    less the lookback Silver uses for clock steps. -#}
+{%- set first_changed_weeks = none -%}
 {%- if watermark is not none -%}
     {%- set loaded_since = watermark ~ ' - interval ' ~ (var('incremental_lookback_minutes') | int) ~ ' minutes' -%}
     {%- set first_changed_weeks = listeners_changed_since([
@@ -48,13 +50,7 @@
     ], "cast(date_trunc('week', {}) as date)") -%}
 {%- endif -%}
 {#- A full build recomputes every period; an incremental one the changed listeners' weeks (from the first changed). -#}
-{%- set all_periods = 'true' if watermark is none and not var('sqlfluff_lint', false) else 'false' -%}
-{%- set in_periods_to_sum -%}
-    {{ all_periods }}
-    {%- for user_id, week_start in first_changed_weeks %}
-        or (user_id = {{ sql_string(user_id) }} and played_date_local >= date {{ sql_string(week_start) }})
-    {%- endfor %}
-{%- endset -%}
+{%- set in_periods_to_sum = listener_rows(first_changed_weeks, since_column='played_date_local', since_type='date') -%}
 {%- set music_zeros, spoken_zeros = [], [] -%}
 {%- for column in music_additive -%}
     {%- do music_zeros.append('0 as ' ~ column) -%}
@@ -71,35 +67,20 @@ plays as (
 
 ),
 
-podcast_plays as (
-
-    select * from {{ ref('stg_spotify__podcast_plays') }}
-
-),
-
-audiobook_plays as (
-
-    select * from {{ ref('stg_spotify__audiobook_plays') }}
-
-),
-
 spoken_plays as (
+    {%- for spoken_kind, staged in spoken_models %}
 
-    select
-        user_id,
-        {{ local_date('played_at', timezone) }} as played_date_local,
-        ms_played,
-        'podcast' as spoken_kind
-    from podcast_plays
+        select
+            user_id,
+            {{ local_date('played_at', timezone) }} as played_date_local,
+            ms_played,
+            '{{ spoken_kind }}' as spoken_kind
+        from {{ ref(staged) }}
+        {%- if not loop.last %}
 
-    union all
-
-    select
-        user_id,
-        {{ local_date('played_at', timezone) }} as played_date_local,
-        ms_played,
-        'audiobook' as spoken_kind
-    from audiobook_plays
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 ),
 

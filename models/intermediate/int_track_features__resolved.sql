@@ -6,31 +6,14 @@
 {%- set priority = "'" ~ var('feature_source_priority') | join("', '") ~ "'" -%}
 {%- set allow_synthetic_setting = var('allow_synthetic') | string | trim | lower -%}
 {%- set allow_synthetic = allow_synthetic_setting not in ['false', '0', 'no', 'off', 'f', 'n'] -%}
-{#- Each feature source and the import CTE holding its staged features. -#}
-{%- set feature_sources = {'spotify_api': 'real_features', 'kaggle': 'catalog_tracks'} -%}
+{#- Each feature source and its staging model (all three are refs whatever the setting: one DAG). -#}
+{%- set feature_sources = {'spotify_api': ref('stg_spotify__track_features'), 'kaggle': ref('stg_kaggle__tracks')} -%}
+{%- set synthetic_features = ref('stg_synthetic__track_features') -%}
 {%- if allow_synthetic -%}
-    {%- do feature_sources.update({'synthetic': 'synthetic_features'}) -%}
+    {%- do feature_sources.update({'synthetic': synthetic_features}) -%}
 {%- endif %}
 
 with
-
-real_features as (
-
-    select * from {{ ref('stg_spotify__track_features') }}
-
-),
-
-catalog_tracks as (
-
-    select * from {{ ref('stg_kaggle__tracks') }}
-
-),
-
-synthetic_features as (
-
-    select * from {{ ref('stg_synthetic__track_features') }}
-
-),
 
 candidates as (
     {%- for feature_source, relation in feature_sources.items() %}

@@ -30,7 +30,7 @@
 {%- set loaded_since = "timestamp '1970-01-01 00:00:00'" -%}
 {%- set built_loaded_at = 'bronze_loaded_at' -%}
 {%- set latest_load_known = false -%}
-{%- if execute and is_incremental() and not var('sqlfluff_lint', false) -%}
+{%- if is_incremental() -%}
     {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     {%- if 'bronze_loaded_at' in built_columns -%}
         {%- set latest = run_query(
@@ -47,12 +47,14 @@
 {%- set timezone = var('listener_timezone') -%}
 {#- Per listener with new plays, the first play to rebuild, as literals: the plays to rebuild are then read
     with a filter Delta skips Bronze files by (a join would read every file, twice in the MERGE). Two
-    queries, so the second reads only those listeners' Silver plays (macros/silver_rebuild_starts.sql). -#}
-{%- set rebuild_starts = [('a-listener', '2026-01-01 00:00:00')] if var('sqlfluff_lint', false) else [] -%}
-{%- if execute and is_incremental() and not var('sqlfluff_lint', false) -%}
+    queries, so the second reads only those listeners' Silver plays (macros/silver_rebuild_starts.sql).
+    None on a full build: every play. -#}
+{%- set rebuild_starts = none -%}
+{%- if is_incremental() -%}
     {%- set first_new_plays = run_query(silver_first_new_plays(
         this, ref('stg_spotify__plays'), loaded_since, built_loaded_at, latest_load_known
     )).rows -%}
+    {%- set rebuild_starts = [] -%}
     {%- if first_new_plays | length > 0 -%}
         {%- set rebuild_starts = run_query(silver_rebuild_starts(this, first_new_plays, session_gap_micros)).rows -%}
     {%- endif -%}
@@ -78,33 +80,13 @@ part_of_day_hours as (
 
 ),
 
-{#- sqlfluff lints the incremental branch without asking the lakehouse whether the table exists. #}
-{% if var('sqlfluff_lint', false) or is_incremental() %}
+plays_to_build as (
 
-    plays_to_build as (
+    select plays.*
+    from plays
+    where {{ listener_rows(rebuild_starts, user_column='plays.user_id', since_column='plays.played_at') }}
 
-        select plays.*
-        from plays
-        where
-            false
-            {%- for user_id, rebuild_from in rebuild_starts %}
-                or (
-                    plays.user_id = {{ sql_string(user_id) }}
-                    and plays.played_at >= timestamp {{ sql_string(rebuild_from) }}
-                )
-            {%- endfor %}
-
-    ),
-
-{% else %}
-
-    plays_to_build as (
-
-        select * from plays
-
-    ),
-
-{% endif %}
+),
 
 ordered as (
 
