@@ -51,11 +51,12 @@ def sources_file(system: System, project_dir: Path) -> Path:
     return project_dir / "models" / "staging" / system / f"_{system}__sources.yml"
 
 
-def _column(column: Column, tested: bool) -> dict:
+def _column(table: str, column: Column, tested: bool) -> dict:
     entry: dict = {"name": column.name, "data_type": column.type, "description": column.description}
-    tests: list = ["not_null"] if tested and column.required else []
+    tests: list = [{"not_null": {"name": f"not_null_{table}_{column.name}"}}] if tested and column.required else []
     if tested and column.accepted:
-        tests.append({"accepted_values": {"arguments": {"values": _Flow(column.accepted)}}})
+        name = f"accepted_values_{table}_{column.name}"
+        tests.append({"accepted_values": {"name": name, "arguments": {"values": _Flow(column.accepted)}}})
     if tests:
         entry["data_tests"] = tests
     return entry
@@ -76,7 +77,7 @@ def _table(table: BronzeTable) -> dict:
     elif isinstance(table.freshness, NotRefreshed):
         config["freshness"] = None
         description += f" No freshness expected: {table.freshness.reason}."
-    columns = [_column(column, table.tested_by_dbt) for column in table.stored_columns]
+    columns = [_column(table.name, column, table.tested_by_dbt) for column in table.stored_columns]
     return {"name": table.name, "description": description, "config": config, "columns": columns}
 
 

@@ -2,7 +2,10 @@
 (``ingest.bronze.schemas``)."""
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -14,6 +17,22 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
+
+# Delta's optimistic concurrency: another writer committed first. A killed client's MERGE can go on running on the
+# server and commit while the next load runs; every MERGE here is idempotent, so it is run again.
+CONCURRENT_WRITE_ERRORS = (
+    "DELTA_CONCURRENT_",
+    "ConcurrentAppendException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException",
+    "ConcurrentTransactionException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
+)
+MERGE_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them
+INTERRUPTED_FOLDER = "_interrupted"  # under the database's folder: table folders whose creation never committed
 
 # Set while a table is being moved to its current partitioning: the version whose rows are copied over.
 REPARTITION_FROM = "spotify.repartition_from_version"
@@ -36,6 +55,7 @@ def ensure_table(spark: "SparkSession", table: BronzeTable, name: str | None = N
     """Create the declared table (as ``name``, when given) when missing; a table made by an earlier version gets
     the columns added since (older rows hold null in them) and the declared partitioning."""
     name = name or table.name
+    complete_interrupted_creation(spark, name)
     columns = table.stored_ddl
     if table.partitioning is None:
         spark.sql(f"create table if not exists {BRONZE_DATABASE}.{name} ({columns}) using delta")
@@ -46,6 +66,52 @@ def ensure_table(spark: "SparkSession", table: BronzeTable, name: str | None = N
     spark.sql(f"create table if not exists {BRONZE_DATABASE}.{name} {layout}")
     add_missing_columns(spark, f"{BRONZE_DATABASE}.{name}", columns)
     _repartition_older_layout(spark, name, layout, partitioning, table.key)
+
+
+def complete_interrupted_creation(spark: "SparkSession", name: str) -> None:
+    """A table whose creation was killed leaves its folder without a metastore entry, and every later CREATE fails
+    (DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION). A folder holding Delta commits is registered as the table (its
+    rows are kept); one without any commit holds no rows and is moved aside to ``_interrupted/``."""
+    qualified = f"{BRONZE_DATABASE}.{name}"
+    if spark.catalog.tableExists(qualified):
+        return
+    folder = database_folder(spark) / name
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if any((folder / "_delta_log").glob("*.json")):
+        log.warning("%s: its creation was interrupted after its first commit: registering %s", qualified, folder)
+        spark.sql(f"create table {qualified} using delta location {sql_string(str(folder))}")
+        return
+    aside = folder.parent / INTERRUPTED_FOLDER / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+    log.warning("%s: its creation was interrupted before any commit: moving %s aside to %s", qualified, folder, aside)
+    aside.parent.mkdir(exist_ok=True)
+    folder.rename(aside)
+
+
+def database_folder(spark: "SparkSession") -> Path:
+    """The folder of the bronze database, as the server names it (the same path for clients on its machine or in
+    compose, where both mount the data directory at one path)."""
+    rows = spark.sql(f"describe database {BRONZE_DATABASE}").collect()
+    location = next(row[1] for row in rows if row[0] == "Location")
+    return Path(location.removeprefix("file:"))
+
+
+def run_merge(spark: "SparkSession", table: str, statement: str) -> None:
+    """Run an idempotent MERGE; again, after a wait, when another writer committed to the table first."""
+    for attempt in range(1, MERGE_ATTEMPTS + 1):
+        try:
+            spark.sql(statement)
+            return
+        except Exception as exc:  # pyspark raises several types; the message names Delta's error
+            if attempt == MERGE_ATTEMPTS or not any(error in str(exc) for error in CONCURRENT_WRITE_ERRORS):
+                raise
+            wait = 2 ** (attempt - 1)
+            log.warning("%s: another writer committed first (%s); merging again in %d s", table, _first_line(exc), wait)
+            time.sleep(wait)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def add_missing_columns(spark: "SparkSession", qualified: str, ddl_columns: str) -> None:
@@ -80,13 +146,15 @@ def _repartition_older_layout(
         spark.sql(f"create or replace table {qualified} {layout} {marker}")
     old = f"{qualified} version as of {int(old_version)}"
     columns = [c for c in spark.sql(f"select * from {old}").columns if c != partitioning.column]
-    spark.sql(
+    run_merge(
+        spark,
+        qualified,
         f"""
         merge into {qualified} t
         using (select * from {old} distribute by trunc({partitioning.date_column}, 'MM')) s
         on {_on(key)}
         when not matched then insert ({", ".join(columns)}) values ({", ".join(f"s.{c}" for c in columns)})
-        """
+        """,
     )
     spark.sql(f"alter table {qualified} unset tblproperties ('{REPARTITION_FROM}')")
     log.warning("Repartitioned %s by %s", qualified, partitioning.column)
@@ -109,7 +177,9 @@ def merge_snapshot(
     columns = table.column_names
     assignments = ", ".join(f"{c} = s.{c}" for c in columns)
     stamp = table.stamp.name
-    spark.sql(
+    run_merge(
+        spark,
+        table.qualified,
         f"""
         merge into {table.qualified} t
         using {view} s
@@ -118,7 +188,7 @@ def merge_snapshot(
         when not matched then insert ({", ".join(columns)}, {stamp})
             values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
         when not matched by source and ({scope_condition}) then delete
-        """
+        """,
     )
     _, metrics = _last_commit(spark, table.name)
     total = spark.table(table.qualified).count()
@@ -147,14 +217,16 @@ def merge_new_rows(
     for column in key_implies:
         on += f" and {_values_of(rows, column)}"
     columns = table.column_names
-    spark.sql(
+    run_merge(
+        spark,
+        table.qualified,
         f"""
         merge into {table.qualified} t
         using {view} s
         on {on}
         when not matched then insert ({", ".join(columns)}, {table.stamp.name})
             values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
-        """
+        """,
     )
     version, metrics = _last_commit(spark, table.name)
     # nothing committed: the last history entry is an older one

@@ -1,0 +1,95 @@
+"""What a killed load leaves behind is finished by the next one (issue 22): a table folder whose creation was
+interrupted, and a MERGE that another writer (a killed client's MERGE the server finished) committed before."""
+
+import dataclasses
+import threading
+import uuid
+
+import pandas as pd
+import pytest
+from conftest import Lakehouse
+
+from ingest.bronze.delta import (
+    INTERRUPTED_FOLDER,
+    database_folder,
+    ensure_bronze_database,
+    ensure_table,
+    merge_new_rows,
+)
+from ingest.bronze.schemas import SYNTHETIC_FEATURES
+
+
+@pytest.fixture
+def table_name(lakehouse: Lakehouse) -> str:
+    ensure_bronze_database(lakehouse.session)
+    name = f"interrupted_{uuid.uuid4().hex[:8]}"
+    yield name
+    lakehouse.sql(f"drop table if exists bronze.{name}")
+
+
+def synthetic_rows(track_ids: list[str]) -> pd.DataFrame:
+    rows = pd.DataFrame({column: [None] * len(track_ids) for column in SYNTHETIC_FEATURES.column_names})
+    rows["track_id"] = track_ids
+    rows["source"] = "synthetic"
+    rows["row_hash"] = [f"hash-{track_id}" for track_id in track_ids]
+    return rows
+
+
+def test_a_folder_with_commits_but_no_table_is_registered_with_its_rows(lakehouse: Lakehouse, table_name: str) -> None:
+    folder = database_folder(lakehouse.session) / table_name
+    lakehouse.session.createDataFrame(synthetic_rows(["t1", "t2", "t3"]), schema=SYNTHETIC_FEATURES.ddl).write.format(
+        "delta"
+    ).save(str(folder))  # the first commit is written, the metastore entry is not: CREATE TABLE was killed
+    assert not lakehouse.session.catalog.tableExists(f"bronze.{table_name}")
+
+    ensure_table(lakehouse.session, SYNTHETIC_FEATURES, name=table_name)
+
+    assert lakehouse.sql(f"select count(*) from bronze.{table_name}")[0][0] == 3
+    columns = lakehouse.session.table(f"bronze.{table_name}").columns
+    assert columns == [*SYNTHETIC_FEATURES.column_names, "loaded_at"]  # the stamp column added as for older tables
+
+
+def test_a_folder_without_any_commit_is_moved_aside_and_the_table_created(
+    lakehouse: Lakehouse, table_name: str
+) -> None:
+    folder = database_folder(lakehouse.session) / table_name
+    (folder / "_delta_log").mkdir(parents=True)
+    (folder / "part-00000-half-written.snappy.parquet").write_bytes(b"PAR1")
+
+    ensure_table(lakehouse.session, SYNTHETIC_FEATURES, name=table_name)
+
+    assert lakehouse.sql(f"select count(*) from bronze.{table_name}")[0][0] == 0
+    aside = [path.name for path in (folder.parent / INTERRUPTED_FOLDER).glob(f"{table_name}-*")]
+    assert len(aside) == 1
+    assert (folder.parent / INTERRUPTED_FOLDER / aside[0] / "part-00000-half-written.snappy.parquet").is_file()
+
+
+def test_concurrent_merges_of_one_table_all_land_exactly_once(lakehouse: Lakehouse, table_name: str) -> None:
+    table = dataclasses.replace(SYNTHETIC_FEATURES, name=table_name)
+    ensure_table(lakehouse.session, table)
+    batches = [[f"w{writer}-{i}" for i in range(20)] for writer in range(4)]
+    errors: list[BaseException] = []
+
+    def write(track_ids: list[str]) -> None:
+        try:
+            for start in range(0, len(track_ids), 5):  # several commits each, so the writers overlap
+                merge_new_rows(lakehouse.session, table, synthetic_rows(track_ids[start : start + 5]))
+        except BaseException as exc:
+            errors.append(exc)
+
+    from pyspark.sql import SparkSession
+
+    clients = [SparkSession.builder.remote(lakehouse.settings.connect_url).create() for _ in batches]
+    assert len({client.session_id for client in clients}) == len(batches)  # one server session each
+    threads = [threading.Thread(target=write, args=args) for args in zip(clients, batches, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    merge_new_rows(lakehouse.session, table, synthetic_rows(batches[0]))  # a rerun adds nothing
+
+    assert errors == []
+    present = {row[0] for row in lakehouse.sql(f"select track_id from bronze.{table_name}")}
+    missing = sorted({track_id for batch in batches for track_id in batch} - present)
+    assert missing == []
+    assert tuple(lakehouse.sql(f"select count(*), count(distinct track_id) from bronze.{table_name}")[0]) == (80, 80)
