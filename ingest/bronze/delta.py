@@ -96,8 +96,10 @@ def database_folder(spark: "SparkSession") -> Path:
     return Path(location.removeprefix("file:"))
 
 
-def run_merge(spark: "SparkSession", table: str, statement: str) -> None:
-    """Run an idempotent MERGE; again, after a wait, when another writer committed to the table first."""
+def run_merge(spark: "SparkSession", target: str, source: str, on: str, *clauses: str) -> None:
+    """``merge into target t using source s on ... clauses``, an idempotent MERGE: run again, after a wait, when
+    another writer committed to the table first."""
+    statement = f"merge into {target} t using {source} s on {on} {' '.join(clauses)}"
     for attempt in range(1, MERGE_ATTEMPTS + 1):
         try:
             spark.sql(statement)
@@ -106,8 +108,18 @@ def run_merge(spark: "SparkSession", table: str, statement: str) -> None:
             if attempt == MERGE_ATTEMPTS or not any(error in str(exc) for error in CONCURRENT_WRITE_ERRORS):
                 raise
             wait = 2 ** (attempt - 1)
-            log.warning("%s: another writer committed first (%s); merging again in %d s", table, _first_line(exc), wait)
+            reason = _first_line(exc)
+            log.warning("%s: another writer committed first (%s); merging again in %d s", target, reason, wait)
             time.sleep(wait)
+
+
+def _insert_new(table: BronzeTable) -> str:
+    """The MERGE clause inserting incoming rows of new keys, stamped now."""
+    columns = table.column_names
+    return (
+        f"when not matched then insert ({', '.join(columns)}, {table.stamp.name}) "
+        f"values ({', '.join(f's.{c}' for c in columns)}, current_timestamp())"
+    )
 
 
 def _first_line(exc: Exception) -> str:
@@ -149,12 +161,9 @@ def _repartition_older_layout(
     run_merge(
         spark,
         qualified,
-        f"""
-        merge into {qualified} t
-        using (select * from {old} distribute by trunc({partitioning.date_column}, 'MM')) s
-        on {_on(key)}
-        when not matched then insert ({", ".join(columns)}) values ({", ".join(f"s.{c}" for c in columns)})
-        """,
+        f"(select * from {old} distribute by trunc({partitioning.date_column}, 'MM'))",
+        _on(key),
+        f"when not matched then insert ({', '.join(columns)}) values ({', '.join(f's.{c}' for c in columns)})",
     )
     spark.sql(f"alter table {qualified} unset tblproperties ('{REPARTITION_FROM}')")
     log.warning("Repartitioned %s by %s", qualified, partitioning.column)
@@ -174,21 +183,16 @@ def merge_snapshot(
     ``row_hash`` changed, delete keys no longer present. Unchanged rows are not rewritten, so a rerun
     with the same input changes nothing."""
     view = _incoming(spark, table, rows)
-    columns = table.column_names
-    assignments = ", ".join(f"{c} = s.{c}" for c in columns)
-    stamp = table.stamp.name
+    assignments = ", ".join(f"{c} = s.{c}" for c in table.column_names)
     run_merge(
         spark,
         table.qualified,
-        f"""
-        merge into {table.qualified} t
-        using {view} s
-        on {_on(table.key)}
-        when matched and t.row_hash <> s.row_hash then update set {assignments}, {stamp} = current_timestamp()
-        when not matched then insert ({", ".join(columns)}, {stamp})
-            values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
-        when not matched by source and ({scope_condition}) then delete
-        """,
+        view,
+        _on(table.key),
+        f"when matched and t.row_hash <> s.row_hash then update set {assignments}, "
+        f"{table.stamp.name} = current_timestamp()",
+        _insert_new(table),
+        f"when not matched by source and ({scope_condition}) then delete",
     )
     _, metrics = _last_commit(spark, table.name)
     total = spark.table(table.qualified).count()
@@ -216,18 +220,7 @@ def merge_new_rows(
         on += f" and {_partitions_of(rows, table.partitioning)}"
     for column in key_implies:
         on += f" and {_values_of(rows, column)}"
-    columns = table.column_names
-    run_merge(
-        spark,
-        table.qualified,
-        f"""
-        merge into {table.qualified} t
-        using {view} s
-        on {on}
-        when not matched then insert ({", ".join(columns)}, {table.stamp.name})
-            values ({", ".join(f"s.{c}" for c in columns)}, current_timestamp())
-        """,
-    )
+    run_merge(spark, table.qualified, view, on, _insert_new(table))
     version, metrics = _last_commit(spark, table.name)
     # nothing committed: the last history entry is an older one
     inserted = metrics.get("numTargetRowsInserted", 0) if version != before else 0

@@ -81,22 +81,52 @@ PLAYS_BY_MONTH = MonthPartitioning("played_month", "played_date")
 INSERTED_ONLY = Column("loaded_at", "timestamp", "When the ingester's MERGE inserted the row (plays never change).")
 SPOKEN_WORD = NotRefreshed("only listeners who play podcasts or audiobooks and import an export add rows")
 
-LISTENING_HISTORY = BronzeTable(
-    name="listening_history_bronze",
-    system="spotify",
-    description=(
-        "One row per music play from the recently-played API or a privacy export (extended or classic), "
-        f"partitioned by month (`played_month`, generated from `played_date`). Key: `play_id`. {EMPTY_UNTIL_LOADED}"
-    ),
-    columns=(
-        *_listener_and_time("play happened", 'track uri or "artist|title"'),
+
+def _plays_table(
+    name: str,
+    description: str,
+    listener_and_time: tuple[Column, ...],
+    item: tuple[Column, ...],
+    sources: tuple[str, ...],
+    after_playback: tuple[Column, ...] = (),
+    last: tuple[Column, ...] = (),
+    **options,
+) -> BronzeTable:
+    """A table of plays: the key, listener and time, what was played (``item``), how long, how it played, where it
+    was landed; inserted once per key."""
+    return BronzeTable(
+        name=name,
+        system="spotify",
+        description=f"{description} Key: `play_id`. {EMPTY_UNTIL_LOADED}",
+        columns=(
+            *listener_and_time,
+            *item,
+            _ms_played(),
+            *_playback(sources),
+            *after_playback,
+            *_landing_and_hash(),
+            *last,
+        ),
+        key=("play_id",),
+        stamp=INSERTED_ONLY,
+        **options,
+    )
+
+
+LISTENING_HISTORY = _plays_table(
+    "listening_history_bronze",
+    "One row per music play from the recently-played API or a privacy export (extended or classic), "
+    "partitioned by month (`played_month`, generated from `played_date`).",
+    _listener_and_time("play happened", 'track uri or "artist|title"'),
+    (
         Column("played_date", "date", "UTC date of `played_at`; its month is the partition column `played_month`."),
         Column("track_id", "string", "Spotify track id; null when the play could not be resolved to a track."),
         Column("track_name", "string", "Track title as the source gave it."),
         Column("artist_name", "string", "Artist as the source gave it."),
         Column("album_name", "string", "Album title as the source gave it."),
-        _ms_played(),
-        *_playback(PLAY_SOURCES),
+    ),
+    PLAY_SOURCES,
+    after_playback=(
         Column("context_type", "string", "Playback context type (API only), e.g. playlist or album."),
         Column("context_uri", "string", "Playback context URI (API only)."),
         Column(
@@ -104,7 +134,8 @@ LISTENING_HISTORY = BronzeTable(
             "string",
             "How track_id was found: 'uri', 'kaggle_match', 'search' or 'unresolved:<reason>'.",
         ),
-        *_landing_and_hash(),
+    ),
+    last=(
         Column(
             "media_type",
             "string",
@@ -113,56 +144,42 @@ LISTENING_HISTORY = BronzeTable(
             accepted=MEDIA_TYPES,
         ),
     ),
-    key=("play_id",),
     partitioning=PLAYS_BY_MONTH,
-    stamp=INSERTED_ONLY,
     freshness=Freshness("played_at", warn_after_days=1, error_after_days=7),
 )
 
-PODCAST_HISTORY = BronzeTable(
-    name="podcast_history_bronze",
-    system="spotify",
-    description=(
-        "One row per podcast-episode play: extended exports' records with an episode URI or name (audio and video "
-        f"podcasts) and the classic `StreamingHistory_podcast_N.json`. Key: `play_id`. {EMPTY_UNTIL_LOADED}"
-    ),
-    columns=(
-        *_listener_and_time("play ended", "episode uri, or show|episode|ms_played"),
+PODCAST_HISTORY = _plays_table(
+    "podcast_history_bronze",
+    "One row per podcast-episode play: extended exports' records with an episode URI or name (audio and video "
+    "podcasts) and the classic `StreamingHistory_podcast_N.json`.",
+    _listener_and_time("play ended", "episode uri, or show|episode|ms_played"),
+    (
         Column("played_date", "date", "UTC date of `played_at`."),
         Column("episode_name", "string", "Episode title."),
         Column("show_name", "string", "Podcast (show) title."),
         Column("episode_uri", "string", "Spotify episode URI; null in classic exports."),
-        _ms_played(),
-        *_playback(EXPORT_SOURCES),
-        *_landing_and_hash(),
+    ),
+    EXPORT_SOURCES,
+    last=(
         Column("media_type", "string", "'audio', or 'video' for a video podcast (`Streaming_History_Video_*.json`)."),
     ),
-    key=("play_id",),
-    stamp=INSERTED_ONLY,
     freshness=SPOKEN_WORD,
 )
 
-AUDIOBOOK_HISTORY = BronzeTable(
-    name="audiobook_history_bronze",
-    system="spotify",
-    description=(
-        "One row per audiobook-chapter play: extended exports' records with `audiobook_*` fields and the classic "
-        f"`StreamingHistory_audiobook_N.json`. Key: `play_id`. {EMPTY_UNTIL_LOADED}"
-    ),
-    columns=(
-        *_listener_and_time("play ended", "chapter uri, or audiobook|chapter|ms_played"),
+AUDIOBOOK_HISTORY = _plays_table(
+    "audiobook_history_bronze",
+    "One row per audiobook-chapter play: extended exports' records with `audiobook_*` fields and the classic "
+    "`StreamingHistory_audiobook_N.json`.",
+    _listener_and_time("play ended", "chapter uri, or audiobook|chapter|ms_played"),
+    (
         Column("played_date", "date", "UTC date of `played_at`."),
         Column("audiobook_title", "string", "Title of the audiobook."),
         Column("chapter_title", "string", "Title of the chapter."),
         Column("author_name", "string", "Author (classic export only)."),
         Column("audiobook_uri", "string", f"Spotify audiobook URI {EXTENDED_ONLY}."),
         Column("chapter_uri", "string", f"Spotify chapter URI {EXTENDED_ONLY}."),
-        _ms_played(),
-        *_playback(EXPORT_SOURCES),
-        *_landing_and_hash(),
     ),
-    key=("play_id",),
-    stamp=INSERTED_ONLY,
+    EXPORT_SOURCES,
     freshness=SPOKEN_WORD,
 )
 

@@ -271,30 +271,42 @@ def classic_plays(records: list, user_id: str, landing_file: str, now: datetime)
     return _each(records, landing_file, handle)
 
 
+AddFromRecord = Callable[[dict, dict, Normalised], None]  # (record, its common play columns, where rows go)
+
+
 def classic_podcast_plays(records: list, user_id: str, landing_file: str, now: datetime) -> Normalised:
     """Records of ``StreamingHistory_podcast_{N}.json`` (show, episode, no URI)."""
 
-    def handle(record: dict, out: Normalised) -> None:
-        row = _classic_play(record, user_id, landing_file, "podcastName", "episodeName")
+    def podcast(record: dict, row: dict, out: Normalised) -> None:
         show, episode = _opt_str(record["podcastName"]), _opt_str(record["episodeName"])
         if not episode:
             raise RecordError("empty episodeName")
         row |= {"episode_name": episode, "show_name": show, "media_type": AUDIO}
         out.podcasts.append(_finish(row, (show, episode, row["ms_played"]), PODCAST_COLUMNS, now))
 
-    return _each(records, landing_file, handle)
+    return _classic_spoken_word(records, user_id, landing_file, ("podcastName", "episodeName"), podcast)
 
 
 def classic_audiobook_plays(records: list, user_id: str, landing_file: str, now: datetime) -> Normalised:
     """Records of ``StreamingHistory_audiobook_{N}.json`` (audiobook, chapter, author, no URI)."""
 
-    def handle(record: dict, out: Normalised) -> None:
-        row = _classic_play(record, user_id, landing_file, "audiobookName", "chapterName")
+    def audiobook(record: dict, row: dict, out: Normalised) -> None:
         book, chapter = _opt_str(record["audiobookName"]), _opt_str(record["chapterName"])
         if not book:
             raise RecordError("empty audiobookName")
         row |= {"audiobook_title": book, "chapter_title": chapter, "author_name": _opt_str(record.get("authorName"))}
         out.audiobooks.append(_finish(row, (book, chapter, row["ms_played"]), AUDIOBOOK_COLUMNS, now))
+
+    return _classic_spoken_word(records, user_id, landing_file, ("audiobookName", "chapterName"), audiobook)
+
+
+def _classic_spoken_word(
+    records: list, user_id: str, landing_file: str, fields: tuple[str, str], add: "AddFromRecord"
+) -> Normalised:
+    """Each classic record's common play columns (``_classic_play`` checks ``fields``), then ``add`` for the rest."""
+
+    def handle(record: dict, out: Normalised) -> None:
+        add(record, _classic_play(record, user_id, landing_file, *fields), out)
 
     return _each(records, landing_file, handle)
 

@@ -21,16 +21,8 @@ import logging
 import pandas as pd
 from dbt.adapters.spark_lakehouse.replacement import EVERYTHING, each_from, replace_where
 
+from spotify_analytics.gold_models import mood_states as states
 from spotify_analytics.gold_models.clock import build_timestamp
-from spotify_analytics.gold_models.mood_states import (
-    BUILD_COLUMNS,
-    BUILD_SCHEMA,
-    assigns,
-    cluster_sessions,
-    k_range,
-    nearest_centroid,
-    settings_fingerprint,
-)
 from spotify_analytics.gold_models.mood_states_spark import plays_since, rebuilt_from, reusable_fit, session_features
 
 log = logging.getLogger("spotify_analytics.mood_clusters")
@@ -49,8 +41,8 @@ def model(dbt, session):
     seed = int(dbt.config.meta_get("seed"))
     refit_hours = float(dbt.config.meta_get("refit_hours"))
     refit_share = float(dbt.config.meta_get("refit_share"))
-    k_range(k_min, k_max, sessions=0)  # a bad range fails before any work
-    settings = settings_fingerprint(k_min, k_max, sample_size, seed)
+    states.k_range(k_min, k_max, sessions=0)  # a bad range fails before any work
+    settings = states.settings_fingerprint(k_min, k_max, sample_size, seed)
     now = build_timestamp()
     plays = dbt.ref("listening_with_features")
 
@@ -59,22 +51,26 @@ def model(dbt, session):
     if fit is not None:
         changed = plays_since(plays, fit.latest_built_at)
         sessions = session_features(changed).toPandas()
-        if assigns(len(sessions), len(fit.sessions), refit_share):
+        if states.assigns(len(sessions), len(fit.sessions), refit_share):
             log.info("mood clusters: %d rebuilt sessions to the nearest of the fitted centroids", len(sessions))
             rebuilt = each_from("user_id", "session_start", rebuilt_from(changed))
-            assigned = nearest_centroid(sessions, fit.sessions).assign(
+            assigned = states.nearest_centroid(sessions, fit.sessions).assign(
                 fitted_on=settings, fitted_at=fit.fitted_at, built_at=now
             )
-            return replace_where(dbt, session.createDataFrame(assigned[BUILD_COLUMNS], schema=BUILD_SCHEMA), rebuilt)
+            return replace_where(
+                dbt, session.createDataFrame(assigned[states.BUILD_COLUMNS], schema=states.BUILD_SCHEMA), rebuilt
+            )
         log.info("mood clusters: %d rebuilt sessions outnumber %s of the fitted: refitting", len(sessions), refit_share)
 
     sessions = session_features(plays).toPandas()
-    k_values = k_range(k_min, k_max, len(sessions))
+    k_values = states.k_range(k_min, k_max, len(sessions))
     if not k_values:
         log.warning("mood clusters: %d sessions with features are too few for k >= %d", len(sessions), k_min)
-        empty = pd.DataFrame(columns=BUILD_COLUMNS)
-        return replace_where(dbt, session.createDataFrame(empty, schema=BUILD_SCHEMA), EVERYTHING)
-    clustered = cluster_sessions(sessions, k_values, sample_size, seed).assign(
+        empty = pd.DataFrame(columns=states.BUILD_COLUMNS)
+        return replace_where(dbt, session.createDataFrame(empty, schema=states.BUILD_SCHEMA), EVERYTHING)
+    clustered = states.cluster_sessions(sessions, k_values, sample_size, seed).assign(
         fitted_on=settings, fitted_at=now, built_at=now
     )
-    return replace_where(dbt, session.createDataFrame(clustered[BUILD_COLUMNS], schema=BUILD_SCHEMA), EVERYTHING)
+    return replace_where(
+        dbt, session.createDataFrame(clustered[states.BUILD_COLUMNS], schema=states.BUILD_SCHEMA), EVERYTHING
+    )

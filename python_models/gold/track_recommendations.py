@@ -12,15 +12,8 @@ import logging
 from dbt.adapters.spark_lakehouse.replacement import EVERYTHING, among, replace_where
 
 from ingest.fingerprint import content_fingerprint
+from spotify_analytics.gold_models import recommendations as recs
 from spotify_analytics.gold_models.clock import build_timestamp
-from spotify_analytics.gold_models.recommendations import (
-    BUILD_SCHEMA,
-    CANDIDATE_COLUMNS,
-    RecommendationParams,
-    fingerprint,
-    recompute_since,
-    validated,
-)
 from spotify_analytics.gold_models.recommendations_spark import (
     build_recommendations,
     builds,
@@ -39,8 +32,8 @@ def model(dbt, session):
         packages=["pandas", "numpy"],
     )
     # dbt reads the config keys from these literal calls, so they stay in model().
-    params = validated(
-        RecommendationParams(
+    params = recs.validated(
+        recs.RecommendationParams(
             count=int(dbt.config.meta_get("count")),
             profile_plays=int(dbt.config.meta_get("profile_plays")),
             heavy_play_count=int(dbt.config.meta_get("heavy_play_count")),
@@ -50,13 +43,13 @@ def model(dbt, session):
     )
     plays = dbt.ref("listening_with_features")
     catalog = dbt.ref("stg_kaggle__tracks")
-    current = fingerprint(content_fingerprint(catalog, CANDIDATE_COLUMNS), params)
+    current = recs.fingerprint(content_fingerprint(catalog, recs.CANDIDATE_COLUMNS), params)
     recomputed = EVERYTHING
-    since = recompute_since(builds(session.table(str(dbt.this))), current) if dbt.is_incremental else None
+    since = recs.recompute_since(builds(session.table(str(dbt.this))), current) if dbt.is_incremental else None
     if since is not None:
         listeners = changed_listeners(plays, since)
         plays = of_listeners(plays, listeners)
         recomputed = among("user_id", listeners)
     fresh = build_recommendations(plays, catalog, params).assign(fitted_on=current, built_at=build_timestamp())
     log.info("track recommendations: recomputed %d listeners", fresh["user_id"].nunique())
-    return replace_where(dbt, session.createDataFrame(fresh, schema=BUILD_SCHEMA), recomputed)
+    return replace_where(dbt, session.createDataFrame(fresh, schema=recs.BUILD_SCHEMA), recomputed)
