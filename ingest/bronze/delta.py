@@ -68,30 +68,33 @@ def ensure_table(spark: "SparkSession", table: BronzeTable, name: str | None = N
     _repartition_older_layout(spark, name, layout, partitioning, table.key)
 
 
-def complete_interrupted_creation(spark: "SparkSession", name: str) -> None:
+def complete_interrupted_creation(spark: "SparkSession", name: str, database: str = BRONZE_DATABASE) -> str:
     """A table whose creation was killed leaves its folder without a metastore entry, and every later CREATE fails
     (DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION). A folder holding Delta commits is registered as the table (its
-    rows are kept); one without any commit holds no rows and is moved aside to ``_interrupted/``."""
-    qualified = f"{BRONZE_DATABASE}.{name}"
+    rows are kept); one without any commit holds no rows and is moved aside to ``_interrupted/``. Returns what
+    was done ('' when nothing was to do)."""
+    qualified = f"{database}.{name}"
     if spark.catalog.tableExists(qualified):
-        return
-    folder = database_folder(spark) / name
+        return ""
+    folder = database_folder(spark, database) / name
     if not folder.is_dir() or not any(folder.iterdir()):
-        return
+        return ""
     if any((folder / "_delta_log").glob("*.json")):
-        log.warning("%s: its creation was interrupted after its first commit: registering %s", qualified, folder)
         spark.sql(f"create table {qualified} using delta location {sql_string(str(folder))}")
-        return
-    aside = folder.parent / INTERRUPTED_FOLDER / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
-    log.warning("%s: its creation was interrupted before any commit: moving %s aside to %s", qualified, folder, aside)
-    aside.parent.mkdir(exist_ok=True)
-    folder.rename(aside)
+        done = f"its creation was interrupted after its first commit: registered {folder} as {qualified}"
+    else:
+        aside = folder.parent / INTERRUPTED_FOLDER / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        aside.parent.mkdir(exist_ok=True)
+        folder.rename(aside)
+        done = f"its creation was interrupted before any commit: moved {folder} aside to {aside}"
+    log.warning("%s: %s", qualified, done)
+    return done
 
 
-def database_folder(spark: "SparkSession") -> Path:
-    """The folder of the bronze database, as the server names it (the same path for clients on its machine or in
-    compose, where both mount the data directory at one path)."""
-    rows = spark.sql(f"describe database {BRONZE_DATABASE}").collect()
+def database_folder(spark: "SparkSession", database: str = BRONZE_DATABASE) -> Path:
+    """The folder of a database, as the server names it (the same path for clients on its machine or in compose,
+    where both mount the data directory at one path)."""
+    rows = spark.sql(f"describe database {database}").collect()
     location = next(row[1] for row in rows if row[0] == "Location")
     return Path(location.removeprefix("file:"))
 

@@ -90,6 +90,12 @@ def forget_loaded(settings: Settings, names: list[str]) -> None:
         write_json(_manifest(settings), sorted(done), mode=0o600)
 
 
+def forget_every_load(settings: Settings) -> None:
+    """The next load reads every landing file again (its insert-only MERGE on play_id adds only what Bronze lacks):
+    after a Bronze table of plays lost a commit."""
+    forget_loaded(settings, read_json(_manifest(settings), []) or [])
+
+
 def pending_landing_files(settings: Settings) -> list[Path]:
     files = landed_pages(settings) + landed_files(exports_landing_dir(settings))
     done = set(read_json(_manifest(settings), []) or [])

@@ -9,10 +9,22 @@ from typing import Annotated
 
 import typer
 
-from spotify_analytics.cli import demo, evaluate, export, load, pipeline, report, server, spotify, synthetic, validate
+from spotify_analytics.cli import (
+    demo,
+    doctor,
+    evaluate,
+    export,
+    load,
+    pipeline,
+    report,
+    server,
+    spotify,
+    synthetic,
+    validate,
+)
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
-for module in (server, spotify, export, load, synthetic, demo, validate, pipeline, report, evaluate):
+for module in (server, spotify, export, load, synthetic, demo, validate, pipeline, report, evaluate, doctor):
     app.add_typer(module.commands)
 
 
