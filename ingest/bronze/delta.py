@@ -3,6 +3,7 @@
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,7 +239,7 @@ def _incoming(spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame) -> 
     incoming = spark.createDataFrame(rows, schema=table.ddl)
     if table.partitioning:
         incoming = incoming.repartition(F.trunc(table.partitioning.date_column, "MM"))
-    view = f"incoming_{table.name}"
+    view = f"incoming_{table.name}_{uuid.uuid4().hex[:12]}"
     incoming.createOrReplaceTempView(view)
     return view
 
