@@ -4,17 +4,7 @@
 
 with
 
-session_clusters as (
-
-    select * from {{ ref('mood_session_clusters') }}
-
-),
-
-clusters as (
-
-    select * from {{ ref('mood_clusters') }}
-
-),
+{{ import_ctes({'session_clusters': 'mood_session_clusters', 'clusters': 'mood_clusters'}) }}
 
 weekly_states as (
 

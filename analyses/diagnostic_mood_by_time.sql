@@ -5,24 +5,11 @@
 
 with
 
-temporal_patterns as (
-
-    select * from {{ ref('temporal_patterns') }}
-
-),
-
-part_of_day_hours as (
-
-    select * from {{ ref('part_of_day_hours') }}
-
-),
-
-wellbeing_days as (
-
-    select * from {{ ref('wellbeing_indicators') }}
-    where period_type = 'day'
-
-),
+{{ import_ctes({
+    'temporal_patterns': 'temporal_patterns',
+    'part_of_day_hours': 'part_of_day_hours',
+    'wellbeing_indicators': 'wellbeing_indicators',
+}) }}
 
 by_part_of_day as (
 
@@ -45,10 +32,11 @@ listener_baseline as (
         user_id,
         avg(valence_weighted) as usual_valence,
         avg(energy_weighted) as usual_energy,
-        corr(late_night_share, valence_weighted) as late_night_valence_correlation,
-        corr(repeat_share, valence_weighted) as repeat_valence_correlation,
-        corr(skip_rate, valence_weighted) as skip_valence_correlation
-    from wellbeing_days
+        round(corr(late_night_share, valence_weighted), 3) as late_night_valence_correlation,
+        round(corr(repeat_share, valence_weighted), 3) as repeat_valence_correlation,
+        round(corr(skip_rate, valence_weighted), 3) as skip_valence_correlation
+    from wellbeing_indicators
+    where period_type = 'day'
     group by user_id
 
 ),
@@ -62,9 +50,9 @@ final as (
         by_part_of_day.plays,
         round(by_part_of_day.mean_valence - listener_baseline.usual_valence, 3) as valence_vs_usual,
         round(by_part_of_day.mean_energy - listener_baseline.usual_energy, 3) as energy_vs_usual,
-        round(listener_baseline.late_night_valence_correlation, 3) as late_night_valence_correlation,
-        round(listener_baseline.repeat_valence_correlation, 3) as repeat_valence_correlation,
-        round(listener_baseline.skip_valence_correlation, 3) as skip_valence_correlation
+        listener_baseline.late_night_valence_correlation,
+        listener_baseline.repeat_valence_correlation,
+        listener_baseline.skip_valence_correlation
     from by_part_of_day
     inner join listener_baseline on by_part_of_day.user_id = listener_baseline.user_id
 

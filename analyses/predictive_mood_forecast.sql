@@ -37,10 +37,10 @@ fitted as (
         count(*) as fitted_days,
         regr_slope(valence_weighted, previous_valence) as slope,
         regr_intercept(valence_weighted, previous_valence) as intercept,
-        regr_r2(valence_weighted, previous_valence) as r_squared,
-        corr(valence_weighted, late_night_share) as late_night_correlation,
-        corr(valence_weighted, minutes_listened) as minutes_correlation,
-        avg(abs(valence_weighted - moving_average_valence)) as baseline_mean_abs_error
+        round(regr_r2(valence_weighted, previous_valence), 3) as r_squared,
+        round(corr(valence_weighted, late_night_share), 3) as late_night_correlation,
+        round(corr(valence_weighted, minutes_listened), 3) as minutes_correlation,
+        round(avg(abs(valence_weighted - moving_average_valence)), 3) as baseline_mean_abs_error
     from with_history
     where previous_valence is not null
     group by user_id
@@ -64,10 +64,10 @@ final as (
         fitted.user_id,
         date_add(latest_day.last_day, 1) as forecast_day,
         round(fitted.intercept + fitted.slope * latest_day.last_valence, 3) as forecast_valence,
-        round(fitted.r_squared, 3) as r_squared,
-        round(fitted.baseline_mean_abs_error, 3) as baseline_mean_abs_error,
-        round(fitted.late_night_correlation, 3) as late_night_correlation,
-        round(fitted.minutes_correlation, 3) as minutes_correlation,
+        fitted.r_squared,
+        fitted.baseline_mean_abs_error,
+        fitted.late_night_correlation,
+        fitted.minutes_correlation,
         fitted.fitted_days
     from fitted
     inner join latest_day on fitted.user_id = latest_day.user_id

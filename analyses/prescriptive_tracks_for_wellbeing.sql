@@ -5,18 +5,7 @@
 
 with
 
-wellbeing_weeks as (
-
-    select * from {{ ref('wellbeing_indicators') }}
-    where period_type = 'week'
-
-),
-
-recommendations as (
-
-    select * from {{ ref('track_recommendations') }}
-
-),
+{{ import_ctes({'wellbeing_indicators': 'wellbeing_indicators', 'recommendations': 'track_recommendations'}) }}
 
 latest_week as (
 
@@ -26,7 +15,8 @@ latest_week as (
         max_by(valence_weighted, period_start) as week_valence,
         max_by(energy_weighted, period_start) as week_energy,
         max_by(late_night_share, period_start) as week_late_night_share
-    from wellbeing_weeks
+    from wellbeing_indicators
+    where period_type = 'week'
     group by user_id
 
 ),
