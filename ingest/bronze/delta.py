@@ -2,6 +2,7 @@
 (``ingest.bronze.schemas``)."""
 
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ CONCURRENT_WRITE_ERRORS = (
     "DELTA_METADATA_CHANGED",
     "DELTA_PROTOCOL_CHANGED",
 )
-MERGE_ATTEMPTS = 5  # waits of 1, 2, 4 and 8 s between them
+MERGE_ATTEMPTS = 6  # waits of about 1, 2, 4, 8 and 16 s between them (jittered, so writers do not retry in step)
 INTERRUPTED_FOLDER = "_interrupted"  # under the database's folder: table folders whose creation never committed
 
 # Set while a table is being moved to its current partitioning: the version whose rows are copied over.
@@ -111,9 +112,9 @@ def run_merge(spark: "SparkSession", target: str, source: str, on: str, *clauses
         except Exception as exc:  # pyspark raises several types; the message names Delta's error
             if attempt == MERGE_ATTEMPTS or not any(error in str(exc) for error in CONCURRENT_WRITE_ERRORS):
                 raise
-            wait = 2 ** (attempt - 1)
+            wait = random.uniform(0.5, 1.0) * 2 ** (attempt - 1)
             reason = _first_line(exc)
-            log.warning("%s: another writer committed first (%s); merging again in %d s", target, reason, wait)
+            log.warning("%s: another writer committed first (%s); merging again in %.1f s", target, reason, wait)
             time.sleep(wait)
 
 

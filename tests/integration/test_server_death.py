@@ -104,9 +104,16 @@ def test_a_plain_rerun_after_both_kills_recovers_with_exact_counts(own: Lakehous
     rerun = own.cli("pipeline")
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
 
-    bronze_plays = own.sql("select count(*) from bronze.listening_history_bronze")[0][0]
-    silver = own.sql("select count(*), count(distinct play_id) from silver.listening_with_features")[0]
-    [gold_plays] = own.sql("select sum(plays) from gold.wellbeing_indicators where period_type = 'week'")[0]
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(own.settings.connect_url).create()  # not this process's session's server
+    try:
+        bronze_plays = session.sql("select count(*) from bronze.listening_history_bronze").first()[0]
+        silver = session.sql("select count(*), count(distinct play_id) from silver.listening_with_features").first()
+        weekly = "select sum(plays) from gold.wellbeing_indicators where period_type = 'week'"
+        gold_plays = session.sql(weekly).first()[0]
+    finally:
+        session.stop()
     assert bronze_plays > 0
     assert (*silver, gold_plays) == (bronze_plays, bronze_plays, bronze_plays)
 
