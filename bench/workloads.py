@@ -37,8 +37,8 @@ W1_NEW_PLAYS = 50
 LOAD_PARTS = (
     "pending_landing_files", "normalise_file", "resolve_classic", "_frame", "merge_new_rows", "_replace_quarantine",
 )  # fmt: skip
-# ... and of ingest.bronze.delta inside merge_new_rows (the rest of it is the MERGE and the row count).
-MERGE_PARTS = ("latest_version", "_last_commit")
+# ... and of ingest.bronze.delta inside merge_new_rows: finding its commit (the rest is the MERGE and the row count).
+MERGE_PARTS = ("_metrics_of_commit",)
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 

@@ -33,6 +33,9 @@ CONCURRENT_WRITE_ERRORS = (
     "DELTA_METADATA_CHANGED",
     "DELTA_PROTOCOL_CHANGED",
 )
+# Delta writes this session setting into each commit's userMetadata: how a MERGE finds its own commit.
+COMMIT_TAG_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+TAGGED_COMMIT_SEARCH = 20  # commits looked through for one's own: other writers commit a few at most meanwhile
 MERGE_ATTEMPTS = 6  # waits of about 1, 2, 4, 8 and 16 s between them (jittered, so writers do not retry in step)
 INTERRUPTED_FOLDER = "_interrupted"  # under the database's folder: table folders whose creation never committed
 
@@ -101,21 +104,36 @@ def database_folder(spark: "SparkSession", database: str = BRONZE_DATABASE) -> P
     return Path(location.removeprefix("file:"))
 
 
-def run_merge(spark: "SparkSession", target: str, source: str, on: str, *clauses: str) -> None:
+def run_merge(spark: "SparkSession", target: str, source: str, on: str, *clauses: str) -> dict[str, int]:
     """``merge into target t using source s on ... clauses``, an idempotent MERGE: run again, after a wait, when
-    another writer committed to the table first."""
+    another writer committed to the table first. Returns the numeric metrics of the commit this MERGE made
+    (empty when it committed nothing), found by a tag of its own: never another writer's commit."""
     statement = f"merge into {target} t using {source} s on {on} {' '.join(clauses)}"
-    for attempt in range(1, MERGE_ATTEMPTS + 1):
-        try:
-            spark.sql(statement)
-            return
-        except Exception as exc:  # pyspark raises several types; the message names Delta's error
-            if attempt == MERGE_ATTEMPTS or not any(error in str(exc) for error in CONCURRENT_WRITE_ERRORS):
-                raise
-            wait = random.uniform(0.5, 1.0) * 2 ** (attempt - 1)
-            reason = _first_line(exc)
-            log.warning("%s: another writer committed first (%s); merging again in %.1f s", target, reason, wait)
-            time.sleep(wait)
+    tag = f"merge-{uuid.uuid4().hex}"
+    spark.conf.set(COMMIT_TAG_CONF, tag)
+    try:
+        for attempt in range(1, MERGE_ATTEMPTS + 1):
+            try:
+                spark.sql(statement)
+                break
+            except Exception as exc:  # pyspark raises several types; the message names Delta's error
+                if attempt == MERGE_ATTEMPTS or not any(error in str(exc) for error in CONCURRENT_WRITE_ERRORS):
+                    raise
+                wait = random.uniform(0.5, 1.0) * 2 ** (attempt - 1)
+                reason = _first_line(exc)
+                log.warning("%s: another writer committed first (%s); merging again in %.1f s", target, reason, wait)
+                time.sleep(wait)
+    finally:
+        spark.conf.unset(COMMIT_TAG_CONF)
+    return _metrics_of_commit(spark, target, tag)
+
+
+def _metrics_of_commit(spark: "SparkSession", table: str, tag: str) -> dict[str, int]:
+    """The numeric operation metrics of the table's recent commit tagged ``tag`` (empty when there is none)."""
+    history = spark.sql(f"describe history {table} limit {TAGGED_COMMIT_SEARCH}").collect()
+    commit = next((row for row in history if row["userMetadata"] == tag), None)
+    metrics = (commit["operationMetrics"] or {}) if commit else {}
+    return {key: int(value) for key, value in metrics.items() if value.isdigit()}
 
 
 def _insert_new(table: BronzeTable) -> str:
@@ -174,13 +192,6 @@ def _repartition_older_layout(
     log.warning("Repartitioned %s by %s", qualified, partitioning.column)
 
 
-def _last_commit(spark: "SparkSession", table: str) -> tuple[int, dict[str, int]]:
-    """The table's latest Delta version and that commit's numeric operation metrics."""
-    history = spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]
-    metrics = history["operationMetrics"] or {}
-    return int(history["version"]), {key: int(value) for key, value in metrics.items() if value.isdigit()}
-
-
 def merge_snapshot(
     spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame, scope_condition: str = "true"
 ) -> MergeResult:
@@ -189,7 +200,7 @@ def merge_snapshot(
     with the same input changes nothing."""
     view = _incoming(spark, table, rows)
     assignments = ", ".join(f"{c} = s.{c}" for c in table.column_names)
-    run_merge(
+    metrics = run_merge(
         spark,
         table.qualified,
         view,
@@ -199,7 +210,6 @@ def merge_snapshot(
         _insert_new(table),
         f"when not matched by source and ({scope_condition}) then delete",
     )
-    _, metrics = _last_commit(spark, table.name)
     total = spark.table(table.qualified).count()
     return MergeResult(
         inserted=metrics.get("numTargetRowsInserted", 0),
@@ -218,19 +228,15 @@ def merge_new_rows(
     play's month), rows are grouped by it (one file per partition) and the MERGE reads only the partitions
     they fall in. Columns in ``key_implies`` are functions of the key too (a play's listener): the MERGE
     compares only the target rows that hold the incoming values (a new listener's export joins no row)."""
-    before = latest_version(spark, table.name)
     view = _incoming(spark, table, rows)
     on = _on(table.key)
     if table.partitioning:
         on += f" and {_partitions_of(rows, table.partitioning)}"
     for column in key_implies:
         on += f" and {_values_of(rows, column)}"
-    run_merge(spark, table.qualified, view, on, _insert_new(table))
-    version, metrics = _last_commit(spark, table.name)
-    # nothing committed: the last history entry is an older one
-    inserted = metrics.get("numTargetRowsInserted", 0) if version != before else 0
+    metrics = run_merge(spark, table.qualified, view, on, _insert_new(table))
     total = spark.table(table.qualified).count()
-    return MergeResult(inserted=inserted, updated=0, deleted=0, total=total)
+    return MergeResult(inserted=metrics.get("numTargetRowsInserted", 0), updated=0, deleted=0, total=total)
 
 
 def _incoming(spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame) -> str:
@@ -273,4 +279,5 @@ def sql_string(value: str) -> str:
 
 
 def latest_version(spark: "SparkSession", table: str) -> int:
-    return _last_commit(spark, table)[0]
+    """The table's (in ``bronze``) latest Delta version."""
+    return int(spark.sql(f"describe history {BRONZE_DATABASE}.{table} limit 1").collect()[0]["version"])

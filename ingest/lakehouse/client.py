@@ -31,9 +31,16 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 DEAD_SERVER_RETRIES = {"max_retries": 8, "initial_backoff": 250, "backoff_multiplier": 2.0, "max_backoff": 10_000}
 
 
-def connect(settings: Settings) -> "SparkSession":
+# The user id every client of this project names (Spark Connect keys a session by user and session id): a session
+# can then be found again by its id alone, whoever started it (``ingest.lakehouse.operations``).
+CLIENT_USER_ID = "lakehouse"
+
+
+def connect(settings: Settings, session_id: str | None = None) -> "SparkSession":
     """A Spark Connect session on the running lakehouse server of this checkout's data directory; a server
-    that serves another one is refused (ForeignServer) before anything is read or written."""
+    that serves another one is refused (ForeignServer) before anything is read or written. With ``session_id``
+    (a UUID), a new session object on the server's session of that id (made when the server has none): the
+    process's default session is not reused."""
     if not port_open(settings.lakehouse_host, settings.connect_port):
         raise ServerError(
             f"No lakehouse server answers at {settings.connect_url}. "
@@ -42,7 +49,11 @@ def connect(settings: Settings) -> "SparkSession":
     from pyspark.sql import SparkSession
     from pyspark.sql.connect.client.retries import DefaultPolicy
 
-    session = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+    url = f"{settings.connect_url}/;user_id={CLIENT_USER_ID}"
+    if session_id is None:
+        session = SparkSession.builder.remote(url).getOrCreate()
+    else:
+        session = SparkSession.builder.remote(f"{url};session_id={session_id}").create()
     session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])  # type: ignore[attr-defined]
     problem = identity_problem(settings, served_identity(session), settings.connect_url)
     if problem:

@@ -1,5 +1,7 @@
 """What every command shares: the settings (exit 2 naming a bad one), an error exit, the demo listener's note."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
@@ -29,6 +31,20 @@ def lakehouse_or_exit() -> tuple["SparkSession", Settings]:
     settings = settings_or_exit()
     try:
         return connect(settings), settings
+    except ServerError as exc:
+        raise fail(str(exc)) from None
+
+
+@contextmanager
+def bronze_writer_or_exit() -> Iterator[tuple["SparkSession", Settings]]:
+    """The session of the one Bronze writer (``ingest.bronze.writer``) and the settings, for the block; exit 1
+    saying why when the server cannot be reached."""
+    from ingest.bronze.writer import bronze_writer
+
+    settings = settings_or_exit()
+    try:
+        with bronze_writer(settings) as spark:
+            yield spark, settings
     except ServerError as exc:
         raise fail(str(exc)) from None
 

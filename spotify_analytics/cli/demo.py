@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from spotify_analytics.cli.common import fail, settings_or_exit
+from spotify_analytics.cli.common import bronze_writer_or_exit, fail, settings_or_exit
 
 if TYPE_CHECKING:
     pass
@@ -53,15 +53,14 @@ def demo_remove() -> None:
     """Remove the demo listener from every table, its landing file and the report; refit the mood states."""
     from ingest.demo import DEMO_USER
     from ingest.demo.listener import remove_demo
-    from ingest.lakehouse.client import ServerError, connect
+    from ingest.lakehouse.client import ServerError
     from spotify_analytics.pipeline.dbt import run_dbt
     from spotify_analytics.quality.gate_config import QualityConfigError
     from spotify_analytics.report.writer import report_dir, write_report
 
-    settings = settings_or_exit()
     try:
-        spark = connect(settings)
-        removed = remove_demo(spark, settings)
+        with bronze_writer_or_exit() as (spark, settings):
+            removed = remove_demo(spark, settings)
         for table, rows in removed.rows.items():
             typer.echo(f"  {table}: {rows:,} rows of '{DEMO_USER}' deleted")
         if spark.catalog.tableExists("gold.mood_clusters"):

@@ -2,8 +2,7 @@
 
 import typer
 
-from ingest.lakehouse.client import ServerError
-from spotify_analytics.cli.common import fail, lakehouse_or_exit, settings_or_exit
+from spotify_analytics.cli.common import bronze_writer_or_exit, fail
 
 commands = typer.Typer(name="load", help="Load landed data into Bronze Delta tables (through Spark Connect).")
 
@@ -42,8 +41,8 @@ def load_plays_command() -> None:
     """Landed plays (polls, exports) → bronze.listening_history_bronze by MERGE on play_id."""
     from ingest.bronze.listening_history import load_plays
 
-    spark, settings = lakehouse_or_exit()
-    _echo_plays(load_plays(spark, settings))
+    with bronze_writer_or_exit() as (spark, settings):
+        _echo_plays(load_plays(spark, settings))
 
 
 @commands.command("tracks")
@@ -51,8 +50,8 @@ def load_tracks_command() -> None:
     """Landed track metadata/features → bronze.my_tracks_features_bronze by MERGE on track_id."""
     from ingest.bronze.track_features import load_track_features
 
-    spark, settings = lakehouse_or_exit()
-    typer.echo(_merged("bronze.my_tracks_features_bronze", load_track_features(spark, settings)))
+    with bronze_writer_or_exit() as (spark, settings):
+        typer.echo(_merged("bronze.my_tracks_features_bronze", load_track_features(spark, settings)))
 
 
 @commands.command("all")
@@ -61,9 +60,9 @@ def load_all_command() -> None:
     from ingest.bronze.load_all import load_all
     from ingest.kaggle.kaggle_csv import CatalogFormatError
 
-    spark, settings = lakehouse_or_exit()
     try:
-        result = load_all(spark, settings)
+        with bronze_writer_or_exit() as (spark, settings):
+            result = load_all(spark, settings)
     except CatalogFormatError as exc:
         raise fail(str(exc)) from None
     if result.catalog and result.catalog.unchanged:
@@ -84,12 +83,11 @@ def load_catalog() -> None:
     """Load the track catalog (Kaggle CSV, or the generated demo) into bronze.kaggle_tracks_bronze."""
     from ingest.bronze.kaggle_tracks import load_catalog as load
     from ingest.kaggle.kaggle_csv import CatalogFormatError
-    from ingest.lakehouse.client import connect
 
-    settings = settings_or_exit()
     try:
-        result = load(connect(settings), settings)
-    except (ServerError, CatalogFormatError) as exc:
+        with bronze_writer_or_exit() as (spark, settings):
+            result = load(spark, settings)
+    except CatalogFormatError as exc:
         raise fail(str(exc)) from None
     merge = result.merge
     label = "GENERATED demo catalog" if result.choice.catalog_source == "generated" else "Kaggle catalog"

@@ -2,22 +2,17 @@
 
 import typer
 
-from spotify_analytics.cli.common import fail, settings_or_exit
+from spotify_analytics.cli.common import bronze_writer_or_exit, settings_or_exit
 
 commands = typer.Typer(name="synthetic", help="Deterministic synthetic audio features (ALLOW_SYNTHETIC=false: none).")
 
 
 def _run(generate) -> None:
-    from ingest.lakehouse.client import ServerError, connect
-
-    settings = settings_or_exit()
-    if not settings.allow_synthetic:
+    if not settings_or_exit().allow_synthetic:
         typer.echo("ALLOW_SYNTHETIC=false: no synthetic features generated.")
         return
-    try:
-        merge = generate(connect(settings), settings)
-    except ServerError as exc:
-        raise fail(str(exc)) from None
+    with bronze_writer_or_exit() as (spark, settings):
+        merge = generate(spark, settings)
     if merge is None:
         typer.echo("No tracks need synthetic features.")
     else:

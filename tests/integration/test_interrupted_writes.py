@@ -2,14 +2,19 @@
 interrupted, and a MERGE that another writer (a killed client's MERGE the server finished) committed before."""
 
 import dataclasses
+import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
-from conftest import Lakehouse
+from conftest import REPO, Lakehouse
 
 from ingest.bronze.delta import (
     INTERRUPTED_FOLDER,
@@ -73,13 +78,15 @@ def test_a_folder_without_any_commit_is_moved_aside_and_the_table_created(
 def test_concurrent_merges_of_one_table_all_land_exactly_once(lakehouse: Lakehouse, table_name: str) -> None:
     table = dataclasses.replace(SYNTHETIC_FEATURES, name=table_name)
     ensure_table(lakehouse.session, table)
-    batches = [[f"w{writer}-{i}" for i in range(15)] for writer in range(2)]  # a killed client's MERGE, the next load
+    # a killed client's MERGE and the next load's, with 10 rows in common: each is inserted by one of them only
+    batches = [[f"w-{i}" for i in range(first, first + 20)] for first in (0, 10)]
     errors: list[BaseException] = []
+    inserted: list[int] = []
 
     def write(session: "SparkSession", track_ids: list[str]) -> None:
         try:
             for start in range(0, len(track_ids), 5):  # several commits each, so the writers overlap
-                merge_new_rows(session, table, synthetic_rows(track_ids[start : start + 5]))
+                inserted.append(merge_new_rows(session, table, synthetic_rows(track_ids[start : start + 5])).inserted)
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
@@ -94,10 +101,52 @@ def test_concurrent_merges_of_one_table_all_land_exactly_once(lakehouse: Lakehou
         thread.start()
     for thread in threads:
         thread.join()
-    merge_new_rows(lakehouse.session, table, synthetic_rows(batches[0]))  # a rerun adds nothing
+    rerun = merge_new_rows(lakehouse.session, table, synthetic_rows(batches[0]))
 
     assert errors == []
+    assert (sum(inserted), rerun.inserted) == (30, 0)  # no writer counts the other's rows as its own
     present = {row[0] for row in lakehouse.sql(f"select track_id from bronze.{table_name}")}
     missing = sorted({track_id for batch in batches for track_id in batch} - present)
     assert missing == []
     assert tuple(lakehouse.sql(f"select count(*), count(distinct track_id) from bronze.{table_name}")[0]) == (30, 30)
+
+
+KILLED_WRITER = """
+import sys
+from ingest.bronze.writer import bronze_writer
+from ingest.config import Settings
+
+with bronze_writer(Settings()) as spark:
+    print("writing", flush=True)
+    spark.sql(sys.argv[1])  # a write that would run for many minutes
+"""
+LONG_WRITE_SECONDS = 600  # at least: 10^12 rows counted on two cores
+
+
+def test_what_a_killed_writer_left_running_is_stopped_before_the_next_writes(
+    lakehouse: Lakehouse, table_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ingest.bronze.writer import bronze_writer, record_path
+
+    lakehouse.sql(f"create table bronze.{table_name} (total bigint) using delta")
+    statement = f"insert into bronze.{table_name} select count(*) from range(0, 1000000000000) where id % 7 = 3"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, statement],
+        cwd=REPO, env={**os.environ, **lakehouse.env}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+    time.sleep(3)  # its INSERT has reached the server
+    writer.kill()
+    writer.wait()
+    assert record_path(lakehouse.settings).is_file()  # the killed writer could not say it ended
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="ingest.bronze.writer"), bronze_writer(lakehouse.settings) as spark:
+        stopped_after = time.monotonic() - started
+        rows = spark.sql(f"select count(*) from bronze.{table_name}").first()[0]
+        spark.stop()
+
+    assert "Stopped 1 operation(s) on the lakehouse server that a killed Bronze writer" in caplog.text
+    assert stopped_after < 60 < LONG_WRITE_SECONDS
+    assert rows == 0  # the INSERT ended without committing
+    assert not record_path(lakehouse.settings).exists()  # this writer ended well
