@@ -1,0 +1,275 @@
+"""Kill -9 trials (issue 22): a ``load all`` killed at a random moment, or its server, is finished or undone by one
+plain rerun, which leaves Bronze exactly as if nothing had been killed.
+
+One lakehouse of its own; its catalog is the first 2,000 lines of the real Kaggle sample, its plays a real classic
+export's music file (10,000 records) cut into 22 parts, landed one part per load as one listener's exports. The
+first two parts are loaded without interruption (every Bronze table is created by the first). Each trial lands the
+next part, starts ``load all``, kills the client or the server with SIGKILL at a random moment of the load, starts
+the server again where it was the one killed (as a user, cron's next run or compose would), and runs one plain
+``load all``, which must exit 0 and leave:
+
+- the listener's plays: one row per landed record of every part so far, no key twice (all 10,000 at the end, the
+  README's count of the file);
+- the catalog, the other Bronze tables: as the first load left them, rows, keys and a checksum of the keys.
+
+Some trials first empty Bronze (tables, folders, the loads' state: a fresh lakehouse, whose load creates every
+table and reads every landed part again). The trials' table (what was killed, when, what the load was doing, how
+the rerun went) is printed with any failure and written to ``$KILL_TRIALS_REPORT`` when set; ``KILL_TRIALS_SEED``
+replays a series.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from conftest import EXPORTS, KAGGLE_SAMPLE, NO_CREDENTIALS, REPO, Lakehouse, lakehouse_env
+
+from ingest.bronze.schemas import BRONZE_TABLES, LISTENING_HISTORY
+from spotify_analytics.server import process as server
+
+MUSIC_FILE = EXPORTS / "hobbies-w-erin__Spotify-Account-Data" / "StreamingHistory_music_0.json"
+MUSIC_RECORDS = 10_000  # the exports' README: every record a play, no duplicate
+CATALOG_ROWS = 2_000
+PARTS = 22  # two loaded without interruption (the reference), then one per trial
+
+
+@dataclass(frozen=True)
+class Plan:
+    killed: Literal["client", "server"]
+    from_empty_bronze: bool = False
+
+
+# 20 trials: 17 kill the load, 3 its server; two of them on an empty Bronze (a first load: tables being created).
+TRIALS = (
+    Plan("client", from_empty_bronze=True),
+    Plan("server", from_empty_bronze=True),
+    *(Plan("server") if number in (10, 20) else Plan("client") for number in range(3, 21)),
+)
+SEED = int(os.environ.get("KILL_TRIALS_SEED", "22"))
+CLIENT_GONE_WITHIN = 60.0  # seconds from the server's death to its client's exit (issue 22, item 1)
+RECOVERY_SIGNS = ("Stopped ", "registered ", "moved ", "merging again", "Repartition")
+
+
+@dataclass
+class Trial:
+    number: int
+    plan: Plan
+    at: float  # seconds after the load started
+    doing: str  # the killed load's last log line
+    client_exit: str  # the killed load's end: "SIGKILL", or its exit code and seconds after the server's death
+    rerun_exit: int = -1
+    rerun_seconds: float = 0.0
+    rerun_said: str = ""  # what the rerun reported recovering
+    exact: bool = False
+
+    def row(self) -> str:
+        killed = self.plan.killed + (", empty Bronze" if self.plan.from_empty_bronze else "")
+        cells = (
+            self.number, killed, f"{self.at:.1f} s", self.doing, self.client_exit, self.rerun_exit,
+            f"{self.rerun_seconds:.0f} s", self.rerun_said or "-", "yes" if self.exact else "NO",
+        )  # fmt: skip
+        return "| " + " | ".join(str(cell).replace("|", "/") for cell in cells) + " |"
+
+
+HEADER = (
+    "| # | killed | at | the load was doing | killed load | rerun exit | rerun | rerun recovered | exact |\n"
+    "|---|---|---|---|---|---|---|---|---|"
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Loads never interrupted: what the first part's left in Bronze, and how long a warm server takes to load
+    into an empty Bronze and to load one more part (the random moments of the trials fall within them)."""
+
+    rows: dict[str, tuple[int, int, int]]
+    empty_seconds: float
+    part_seconds: float
+
+    def load_seconds(self, plan: Plan) -> float:
+        return self.empty_seconds if plan.from_empty_bronze else self.part_seconds
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lakehouse]:
+    work = tmp_path_factory.mktemp("kill_trials")
+    catalog = work / "catalog.csv"
+    with KAGGLE_SAMPLE.open() as sample:
+        catalog.write_text("".join(line for _, line in zip(range(CATALOG_ROWS + 1), sample, strict=False)))
+    house = Lakehouse(lakehouse_env(work / "data", KAGGLE_CSV=str(catalog), **NO_CREDENTIALS))
+    started = house.cli("server", "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield house
+    house.stop()
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The music file cut into PARTS files an import takes as classic exports (their content tells them apart)."""
+    records = json.loads(MUSIC_FILE.read_text())
+    assert len(records) == MUSIC_RECORDS
+    folder = tmp_path_factory.mktemp("parts")
+    size = -(-len(records) // PARTS)
+    paths = []
+    for number in range(PARTS):
+        path = folder / f"StreamingHistory_music_{number}.json"
+        path.write_text(json.dumps(records[number * size : (number + 1) * size]))
+        paths.append(path)
+    return paths
+
+
+@contextmanager
+def session_of(house: Lakehouse) -> Iterator[Any]:
+    """A Spark Connect session of this lakehouse's own (its server is restarted between uses)."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(house.settings.connect_url).create()
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def bronze_rows(house: Lakehouse) -> dict[str, tuple[int, int, int]]:
+    """Per Bronze table: rows, distinct keys and a checksum of the keys (zeros for a table that is missing)."""
+    found = {}
+    with session_of(house) as session:
+        for name, table in BRONZE_TABLES.items():
+            if not session.catalog.tableExists(table.qualified):
+                found[name] = (0, 0, 0)
+                continue
+            key = ", ".join(table.key)
+            checksum = f"coalesce(bit_xor(xxhash64({key})), 0)"
+            query = f"select count(*), count(distinct {key}), {checksum} from {table.qualified}"
+            found[name] = tuple(session.sql(query).first())
+    return found
+
+
+def empty_bronze(house: Lakehouse) -> None:
+    """Bronze as a fresh lakehouse has it: no table, no folder, no record of loaded files."""
+    with session_of(house) as session:
+        session.sql("drop database if exists bronze cascade")
+    subprocess.run(["rm", "-rf", str(house.settings.data_path / "bronze")], check=True)
+    for state in ("bronze_loaded_files.json", "catalog_loaded.json"):
+        (house.settings.ingest_state_path / state).unlink(missing_ok=True)
+
+
+def land(house: Lakehouse, part: Path) -> None:
+    imported = house.cli("import-history", "--user", "erin", str(part))
+    assert imported.returncode == 0 and "1 imported" in imported.stdout, imported.stdout + imported.stderr
+
+
+def timed_load(house: Lakehouse) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    load = house.cli("load", "all")
+    return load, time.monotonic() - started
+
+
+def start_load(house: Lakehouse, output: Path) -> subprocess.Popen[bytes]:
+    with output.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "spotify_analytics", "load", "all"],
+            cwd=REPO,
+            env={**os.environ, **house.env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def last_line(output: Path) -> str:
+    lines = [line for line in output.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][9:110].strip() if lines else "starting"  # without its time stamp
+
+
+def kill_during_load(house: Lakehouse, number: int, plan: Plan, at: float, work: Path) -> Trial:
+    output = work / f"trial{number}.out"
+    load = start_load(house, output)
+    time.sleep(at)
+    doing = last_line(output) if load.poll() is None else "had ended"
+    if plan.killed == "client":
+        load.kill()
+        load.wait()
+        return Trial(number, plan, at, doing, "SIGKILL")
+    os.kill(server.read_pid(house.settings) or -1, signal.SIGKILL)
+    died = time.monotonic()
+    restarted = house.cli("server", "start")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    code = load.wait(timeout=CLIENT_GONE_WITHIN + 30)
+    gone_after = time.monotonic() - died
+    assert gone_after < CLIENT_GONE_WITHIN, output.read_text(errors="replace")[-3000:]
+    return Trial(number, plan, at, doing, f"exit {code}, {gone_after:.0f} s after the server's death")
+
+
+def plays_so_far(parts: list[Path], landed: int) -> int:
+    return sum(len(json.loads(part.read_text())) for part in parts[:landed])
+
+
+def test_a_load_never_interrupted_creates_every_table(house: Lakehouse, parts: list[Path]) -> None:
+    land(house, parts[0])
+    load, _ = timed_load(house)
+    assert load.returncode == 0, load.stdout + load.stderr[-3000:]
+    rows = bronze_rows(house)
+    assert rows[LISTENING_HISTORY.name][:2] == (plays_so_far(parts, 1),) * 2
+    assert rows["kaggle_tracks_bronze"][:2] == (CATALOG_ROWS, CATALOG_ROWS)
+
+
+@pytest.fixture(scope="module")
+def reference(house: Lakehouse, parts: list[Path]) -> Reference:
+    rows = bronze_rows(house)
+    empty_bronze(house)
+    again, empty_seconds = timed_load(house)
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert bronze_rows(house) == rows  # two loads of the same landing files agree
+    land(house, parts[1])
+    more, part_seconds = timed_load(house)
+    assert more.returncode == 0, more.stdout + more.stderr[-3000:]
+    return Reference(rows, empty_seconds, part_seconds)
+
+
+def test_every_kill_is_recovered_exactly_by_one_plain_rerun(
+    house: Lakehouse, parts: list[Path], reference: Reference, tmp_path: Path
+) -> None:
+    moments = random.Random(SEED)
+    trials: list[Trial] = []
+    for number, plan in enumerate(TRIALS, start=1):
+        land(house, parts[number + 1])
+        if plan.from_empty_bronze:
+            empty_bronze(house)
+        at = moments.uniform(0.3, reference.load_seconds(plan))
+        trial = kill_during_load(house, number, plan, at, tmp_path)
+        rerun, trial.rerun_seconds = timed_load(house)
+        (tmp_path / f"trial{number}.rerun").write_text(rerun.stdout + rerun.stderr)
+        trial.rerun_exit = rerun.returncode
+        trial.rerun_said = "; ".join(
+            line[9:140] for line in rerun.stderr.splitlines() if any(sign in line for sign in RECOVERY_SIGNS)
+        )
+        rows = bronze_rows(house)
+        plays = plays_so_far(parts, number + 2)
+        trial.exact = rerun.returncode == 0 and rows == {
+            **reference.rows,
+            LISTENING_HISTORY.name: (plays, plays, rows[LISTENING_HISTORY.name][2]),
+        }
+        trials.append(trial)
+    table = "\n".join(
+        [
+            f"seed {SEED}; uninterrupted loads: into an empty Bronze {reference.empty_seconds:.0f} s, of one more "
+            f"part {reference.part_seconds:.0f} s",
+            HEADER,
+            *(trial.row() for trial in trials),
+        ]
+    )
+    if os.environ.get("KILL_TRIALS_REPORT"):
+        Path(os.environ["KILL_TRIALS_REPORT"]).write_text(table + "\n")
+
+    assert [trial.number for trial in trials if not trial.exact] == [], table
+    assert plays_so_far(parts, PARTS) == MUSIC_RECORDS
