@@ -53,7 +53,7 @@ def holders(path: Path) -> str:
 
 def command_line(pid: str) -> str:
     try:
-        words = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split()
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
     except OSError:
         return "gone"
     return " ".join(words)[:200]
