@@ -16,7 +16,8 @@ def doctor(
     ] = False,
 ) -> None:
     """Check the locks, the Delta logs, the server, the metastore against the table folders and dbt's leftover
-    temporary tables; one line per finding. Exit 0 when nothing needs a hand, 1 when something does (each line says what to do)."""
+    temporary tables; one line per finding. Exit 0 when nothing needs a hand, 1 when something does (each line says
+    what to do)."""
     from spotify_analytics.doctor.findings import exit_code
     from spotify_analytics.doctor.run import examine
 
