@@ -1,3 +1,4 @@
+from spotify_analytics.cli.faults import run
 from spotify_analytics.cli.main import app
 
-app()
+run(app)

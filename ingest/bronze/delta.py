@@ -14,6 +14,7 @@ import pandas as pd
 
 from ingest.bronze.declaration import BRONZE_DATABASE, BronzeTable, MonthPartitioning
 from ingest.lakehouse.identity import DATA_DIR_CONF
+from ingest.lakehouse.writing import writes
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -56,6 +57,7 @@ def ensure_bronze_database(spark: "SparkSession") -> None:
     spark.sql(f"create database if not exists {BRONZE_DATABASE} location '${{{DATA_DIR_CONF}}}/bronze'")
 
 
+@writes(lambda spark, table, name=None: f"{BRONZE_DATABASE}.{name or table.name}")
 def ensure_table(spark: "SparkSession", table: BronzeTable, name: str | None = None) -> None:
     """Create the declared table (as ``name``, when given) when missing; a table made by an earlier version gets
     the columns added since (older rows hold null in them) and the declared partitioning."""
@@ -104,6 +106,7 @@ def database_folder(spark: "SparkSession", database: str = BRONZE_DATABASE) -> P
     return Path(location.removeprefix("file:"))
 
 
+@writes(lambda spark, target, *_: target)
 def run_merge(spark: "SparkSession", target: str, source: str, on: str, *clauses: str) -> dict[str, int]:
     """``merge into target t using source s on ... clauses``, an idempotent MERGE: run again, after a wait, when
     another writer committed to the table first. Returns the numeric metrics of the commit this MERGE made

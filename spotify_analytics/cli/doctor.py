@@ -15,8 +15,9 @@ def doctor(
         bool, typer.Option("--repair", help="Repair what can be repaired, saying what was done.")
     ] = False,
 ) -> None:
-    """Check the Delta logs, the server, the metastore against the table folders and dbt's leftover temporary tables;
-    one line per finding. Exit 0 when nothing needs a hand, 1 when something does (each line says what to do)."""
+    """Check the locks, the Delta logs, the server, the metastore against the table folders and dbt's leftover
+    temporary tables; one line per finding. Exit 0 when nothing needs a hand, 1 when something does (each line says
+    what to do)."""
     from spotify_analytics.doctor.findings import exit_code
     from spotify_analytics.doctor.run import examine
 

@@ -60,11 +60,18 @@ def check_table(folder: Path, repair: bool) -> Finding:
         )
     aside = folder / BROKEN_FOLDER / path.name
     aside.parent.mkdir(exist_ok=True)
-    path.rename(aside)
-    checksum = path.with_suffix(".crc")  # the commit's checksum file goes with it
-    if checksum.exists():
-        checksum.rename(aside.with_suffix(".crc"))
+    for file in commit_files(path):
+        file.rename(aside.parent / file.name)
     return Finding("delta log", subject, "repaired", f"moved the broken latest commit {version} to {aside}")
+
+
+def commit_files(commit: Path) -> list[Path]:
+    """A commit's files: its JSON, Delta's checksum of it (``N.crc``), and the hidden checksums Hadoop's local file
+    system keeps of each (``.N.json.crc``, ``.N.crc.crc``): one left behind fails the read of the commit written
+    again in its place."""
+    files = [commit, commit.with_suffix(".crc")]
+    files += [file.with_name(f".{file.name}.crc") for file in files]
+    return [file for file in files if file.exists()]
 
 
 def check_delta_logs(data_path: Path, repair: bool) -> list[Finding]:

@@ -29,7 +29,7 @@ def check_database(spark: "SparkSession", database: str, repair: bool) -> list[F
     folder = database_folder(spark, database)
     owned = {table.lower() for table in tables}
     for orphan in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if orphan.is_dir() and orphan.name.lower() not in owned and not orphan.name.startswith(("_", ".")):
+        if orphan.name.lower() not in owned and not orphan.name.startswith(("_", ".")) and table_like(orphan):
             findings.append(check_orphan(spark, database, orphan, repair))
     if not findings:
         findings.append(Finding("metastore", database, "ok", f"{len(tables)} tables, each with its folder"))
@@ -46,6 +46,12 @@ def check_table(spark: "SparkSession", qualified: str, repair: bool) -> Finding 
     if folder is not None and not Path(folder).is_dir():
         return Finding("metastore", qualified, "problem", FOLDER_GONE.format(folder=folder))
     return None
+
+
+def table_like(folder: Path) -> bool:
+    """A folder a table's creation leaves: a Delta log, or data files; not the other files a database's folder may
+    hold (``quality``'s holds the Great Expectations context)."""
+    return folder.is_dir() and ((folder / "_delta_log").is_dir() or any(folder.glob("*.parquet")))
 
 
 def check_orphan(spark: "SparkSession", database: str, orphan: Path, repair: bool) -> Finding:

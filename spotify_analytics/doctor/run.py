@@ -1,4 +1,4 @@
-"""Every check of ``doctor`` in order: the Delta logs on disk first (a table must be readable before the server
+"""Every check of ``doctor`` in order: the locks, the Delta logs on disk (a table must be readable before the server
 is asked about it), then the server, then the metastore through it; and what a repair of Bronze implies."""
 
 from pathlib import Path
@@ -9,6 +9,7 @@ from ingest.config import Settings
 from ingest.lakehouse.client import ServerError, connect
 from spotify_analytics.doctor.delta_logs import check_delta_logs
 from spotify_analytics.doctor.findings import Finding
+from spotify_analytics.doctor.locks import check_locks
 from spotify_analytics.doctor.metastore import check_metastore
 from spotify_analytics.server import process as server
 
@@ -16,7 +17,7 @@ PLAY_TABLES = (LISTENING_HISTORY.name, PODCAST_HISTORY.name, AUDIOBOOK_HISTORY.n
 
 
 def examine(settings: Settings, repair: bool) -> list[Finding]:
-    findings = check_delta_logs(settings.data_path, repair)
+    findings = check_locks(settings) + check_delta_logs(settings.data_path, repair)
     if any(finding.status == "repaired" and Path(finding.subject).name in PLAY_TABLES for finding in findings):
         forget_every_load(settings)
         findings.append(

@@ -21,7 +21,7 @@ from ingest.config import Settings
 from ingest.lakehouse.client import connect
 from ingest.spotify.lapse import EXIT_AUTH_LAPSED, current_lapses, lapse_message
 from spotify_analytics.pipeline.lock import PipelineBusy, pipeline_lock
-from spotify_analytics.pipeline.run_log import PipelineRun, append_run, ensure_runs_table, format_summary
+from spotify_analytics.pipeline.run_log import RUNS_TABLE, PipelineRun, append_run, ensure_runs_table, format_summary
 from spotify_analytics.pipeline.steps import STEPS, StepResult, not_run, run_step
 from spotify_analytics.server import process as server
 from spotify_analytics.server.process import ServerError, port_open
@@ -106,8 +106,9 @@ def record(settings: Settings, run: PipelineRun) -> bool:
     try:
         append_run(connect(settings), run)
     except Exception as exc:  # the run's outcome is already printed; say why it is not in the table
-        log.error("Could not record run %s in ops.pipeline_runs: %s", run.run_id, str(exc)[:500])
+        log.error("Could not record run %s in %s: %s", run.run_id, RUNS_TABLE, str(exc)[:500])
         return False
+    print(f"\nRecorded in {RUNS_TABLE}.", flush=True)
     return True
 
 

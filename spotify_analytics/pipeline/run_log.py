@@ -52,7 +52,6 @@ def format_summary(run: PipelineRun) -> str:
     for result in run.results:
         note = f"  [{result.message}]" if result.message else ""
         lines.append(f"  {result.step:<18} {result.status:<8} {result.seconds:>8.1f}  {result.command}{note}")
-    lines.append(f"\nRecorded in {RUNS_TABLE}.")
     return "\n".join(lines)
 
 

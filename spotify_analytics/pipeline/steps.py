@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SERVER_CHECK_SECONDS = 5.0
 SERVER_CHECKS_BEFORE_DEAD = 2  # a server that fails two checks in a row (5-10 s) is dead, not busy
 STOP_GRACE_SECONDS = 20.0  # a step asked to stop (SIGINT: dbt cancels its queries) gets this long before SIGKILL
+DEAD_SERVER_GRACE_SECONDS = 5.0  # ... unless its server died: there is no query left to cancel
 GOLD_PATHS = ("path:models/gold", "path:python_models/gold")
 Status = Literal["ok", "failed", "not_run", "lapsed"]
 
@@ -127,15 +128,15 @@ def supervise(process: subprocess.Popen[bytes], settings: Settings, server_was_u
         failed_checks = 0 if not server_was_up or answers(settings) else failed_checks + 1
         if failed_checks >= SERVER_CHECKS_BEFORE_DEAD:
             log.error("The lakehouse server stopped answering: stopping the step")
-            stop(process)
+            stop(process, DEAD_SERVER_GRACE_SECONDS)
             return why_it_stopped(settings)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
     """SIGINT first (dbt cancels its running queries, a load releases its locks), SIGKILL after the grace time."""
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=STOP_GRACE_SECONDS)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

@@ -1,8 +1,13 @@
-"""A dead server or a killed run never hangs a client nor leaves a step running (issue 22).
+"""A dead server or a killed run never hangs a client nor leaves a step running, and each fault a user meets ends
+in one message naming what failed and the command that recovers (issue 22).
 
-One lakehouse of its own (the session's server must live), in order: its server is killed with SIGKILL while the
-pipeline's dbt builds Silver; the next pipeline (which starts the server again) is killed with SIGKILL while it
-loads Bronze; a plain rerun recovers with exact counts.
+One lakehouse of its own (the session's server must live; its Bronze folder is a small tmpfs, so that it can fill
+up), with one real export file and a 2,000-track catalog, so each run is short. The faults are chained, each
+rerun being the recovery of the fault before it: the disk fills during the first pipeline's load; the Bronze
+folder turns read-only during a load; the server is killed with SIGKILL during the pipeline's Bronze checks, then
+while its dbt builds Silver; the next pipeline is killed with SIGKILL while it loads Bronze; the machine "reboots"
+(every process of the lakehouse killed at once) while dbt builds Silver; a Bronze table's latest Delta commit is cut
+short, and ``doctor --repair`` mends it; a plain rerun recovers with exact counts.
 """
 
 import os
@@ -11,22 +16,72 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Lakehouse, lakehouse_env
+from conftest import EXPORTS, KAGGLE_SAMPLE, REPO, Lakehouse, lakehouse_env
 
 from spotify_analytics.server import process as server
 
 DEAD_SERVER_NOTICED_WITHIN = 60.0  # seconds from the server's death to the pipeline's exit
+EXPORT_FILE = EXPORTS / "hobbies-w-erin__Spotify-Account-Data" / "StreamingHistory_music_1.json"
+EXPORT_PLAYS = 5850  # its records (the exports' README), every one a play
+CATALOG_TRACKS = 2000
+RERUN = "python -m spotify_analytics pipeline"
+NOTHING_HALF_WRITTEN = "Nothing half-written is kept (a Delta commit is all or nothing)"
 
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lakehouse]:
-    """A fresh lakehouse whose pipeline starts its own server; stopped at the end of the module."""
-    house = Lakehouse(lakehouse_env(tmp_path_factory.mktemp("dying_server") / "data"))
-    yield house
-    house.stop()
+    """A fresh lakehouse whose pipeline starts its own server, its Bronze folder a 32 MB tmpfs; stopped (and
+    unmounted) at the end of the module."""
+    root = tmp_path_factory.mktemp("dying_server")
+    catalog = root / "catalog.csv"
+    with KAGGLE_SAMPLE.open() as sample:
+        catalog.write_text("".join(line for _, line in zip(range(CATALOG_TRACKS + 1), sample, strict=False)))
+    house = Lakehouse(lakehouse_env(root / "data", KAGGLE_CSV=str(catalog)))
+    imported = house.cli("import-history", "--user", "erin", str(EXPORT_FILE))
+    assert imported.returncode == 0 and f"({EXPORT_PLAYS:,} records)" in imported.stdout, imported.stdout
+    bronze(house).mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(bronze(house))], check=True)
+    try:
+        yield house
+    finally:
+        house.stop()
+        subprocess.run(["umount", str(bronze(house))], check=True)
+
+
+def bronze(house: Lakehouse) -> Path:
+    return house.settings.data_path / "bronze"
+
+
+@contextmanager
+def full(folder: Path) -> Iterator[None]:
+    """``folder`` (a filesystem of its own) without a byte free, until the block ends."""
+    filler = folder / "filler"
+    try:
+        with filler.open("wb") as sink:
+            while True:
+                sink.write(b"\0" * (1 << 20))
+                sink.flush()
+    except OSError:  # No space left on device: full
+        pass
+    try:
+        yield
+    finally:
+        filler.unlink()
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` mounted read-only over itself until the block ends."""
+    subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def start_pipeline(house: Lakehouse, output: Path) -> subprocess.Popen[bytes]:
@@ -51,8 +106,8 @@ def wait_for_step(pipeline: subprocess.Popen[bytes], output: Path, step: str, se
     time.sleep(settle)
 
 
-def processes_of(house: Lakehouse, *, besides: int) -> list[str]:
-    """Command lines of this lakehouse's processes other than its server (found by DATA_DIR in their environment)."""
+def pids_of(house: Lakehouse, *, besides: int) -> list[int]:
+    """This lakehouse's processes other than its server (found by DATA_DIR in their environment)."""
     marker = f"DATA_DIR={house.env['DATA_DIR']}".encode()
     found = []
     for proc in Path("/proc").iterdir():
@@ -60,10 +115,64 @@ def processes_of(house: Lakehouse, *, besides: int) -> list[str]:
             continue
         try:
             if marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                found.append(int(proc.name))
         except OSError:  # ended meanwhile, or not ours to read
             continue
     return found
+
+
+def processes_of(house: Lakehouse, *, besides: int) -> list[str]:
+    """Command lines of this lakehouse's processes other than its server."""
+    found = []
+    for pid in pids_of(house, besides=besides):
+        try:
+            found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
+def test_a_full_disk_stops_the_load_with_one_message(own: Lakehouse) -> None:
+    with full(bronze(own)):
+        failed = own.cli("pipeline")
+
+    text = failed.stdout + failed.stderr
+    assert failed.returncode == 1, text[-3000:]
+    assert "FAILED at step load" in text, text[-3000:]
+    assert (
+        f"error: Loading bronze.kaggle_tracks_bronze failed: no space left on device under {bronze(own)}. "
+        f"{NOTHING_HALF_WRITTEN}; free space, then rerun: {RERUN}\n"
+    ) in failed.stderr, text[-3000:]
+    assert "Traceback" not in text
+
+
+def test_a_read_only_folder_stops_the_load_naming_it(own: Lakehouse) -> None:
+    with read_only(bronze(own)):
+        failed = own.cli("load", "all")
+
+    assert failed.returncode == 1, (failed.stdout + failed.stderr)[-3000:]
+    assert f"failed: {bronze(own)} is read-only. {NOTHING_HALF_WRITTEN}; make it writable again" in failed.stderr
+    assert failed.stderr.rstrip().endswith(f"then rerun: {RERUN}"), failed.stderr[-3000:]
+    assert "Traceback" not in failed.stderr
+
+
+def test_a_server_killed_during_the_checks_stops_the_pipeline_saying_so(own: Lakehouse, tmp_path: Path) -> None:
+    """The rerun after the full disk and the read-only folder loads (the load step passes), then its server dies."""
+    output = tmp_path / "pipeline.out"
+    pipeline = start_pipeline(own, output)
+    wait_for_step(pipeline, output, "validate_bronze")
+    pid = server.read_pid(own.settings)
+    assert pid is not None
+
+    os.kill(pid, signal.SIGKILL)
+    exit_code = pipeline.wait(timeout=DEAD_SERVER_NOTICED_WITHIN + 30)
+
+    text = output.read_text(errors="replace")
+    assert exit_code == 1, text[-3000:]
+    assert "Step load: python -m spotify_analytics load all" in text
+    assert "FAILED at step load" not in text
+    assert "FAILED at step validate_bronze (The lakehouse server stopped answering" in text, text[-3000:]
+    assert "Rerun python -m spotify_analytics pipeline" in text
 
 
 def test_a_dead_server_stops_the_pipeline_at_once_and_says_why(own: Lakehouse, tmp_path: Path) -> None:
@@ -100,7 +209,58 @@ def test_a_killed_pipeline_takes_its_running_step_with_it(own: Lakehouse, tmp_pa
     assert left == [], f"still running after the pipeline was killed: {left}"
 
 
-def test_a_plain_rerun_after_both_kills_recovers_with_exact_counts(own: Lakehouse) -> None:
+def test_a_reboot_during_a_dbt_build_leaves_nothing_in_the_way(own: Lakehouse, tmp_path: Path) -> None:
+    """Every process of the lakehouse killed at once (a machine that lost power): what is left (a pid file naming a
+    dead server, the pipeline lock's text) stops nothing, and doctor finds nothing that needs a hand."""
+    output = tmp_path / "pipeline.out"
+    pipeline = start_pipeline(own, output)
+    wait_for_step(pipeline, output, "dbt_build_silver", settle=6.0)  # dbt writes models
+    pid = server.read_pid(own.settings)
+    assert pid is not None
+
+    everything = [pid, *pids_of(own, besides=pid)]
+    for each in everything:
+        os.kill(each, signal.SIGKILL)
+    pipeline.wait()
+    assert len(everything) >= 3, everything  # the server, the pipeline and its step (at least)
+    assert server.pid_file(own.settings).read_text().strip() == str(pid)
+    lock = own.settings.data_path / "pipeline.lock"
+    assert lock.read_text().startswith("run ")
+
+    checked = own.cli("doctor")  # starts the server again
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr[-3000:]
+    assert f"OK        locks        {lock}: free" in checked.stdout, checked.stdout
+    assert "PROBLEM" not in checked.stdout
+
+
+def test_a_cut_short_commit_is_named_with_the_command_that_repairs_it(own: Lakehouse) -> None:
+    log = bronze(own) / "listening_history_bronze" / "_delta_log"
+    latest = max(log.glob("*.json"))
+    latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])
+
+    failed = own.cli("pipeline")
+
+    text = failed.stdout + failed.stderr
+    assert failed.returncode == 1, text[-3000:]
+    assert "FAILED at step load" in text, text[-3000:]
+    assert (
+        f"error: Reading bronze.listening_history_bronze failed: its Delta commit {latest} does not parse"
+        in failed.stderr
+    ), text[-3000:]
+    assert "Run: python -m spotify_analytics doctor --repair (it sets the table back to its last whole commit" in (
+        failed.stderr
+    )
+    assert failed.stderr.rstrip().endswith(f"then rerun: {RERUN}"), failed.stderr[-3000:]
+    assert "Traceback" not in text
+
+    repaired = own.cli("doctor", "--repair")
+
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr[-3000:]
+    assert f"REPAIRED  delta log    {log.parent}: moved the broken latest commit" in repaired.stdout, repaired.stdout
+
+
+def test_a_plain_rerun_after_every_fault_recovers_with_exact_counts(own: Lakehouse) -> None:
     rerun = own.cli("pipeline")
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
 
@@ -114,7 +274,7 @@ def test_a_plain_rerun_after_both_kills_recovers_with_exact_counts(own: Lakehous
         gold_plays = session.sql(weekly).first()[0]
     finally:
         session.stop()
-    assert bronze_plays > 0
+    assert bronze_plays == EXPORT_PLAYS
     assert (*silver, gold_plays) == (bronze_plays, bronze_plays, bronze_plays)
 
 
