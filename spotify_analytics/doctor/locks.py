@@ -1,7 +1,7 @@
 """The lakehouse's locks: ``<data>/pipeline.lock`` (one pipeline run at a time) and the ingest state's ``*.lock``
-files (one Bronze plays load at a time). They are ``flock`` locks, which the kernel frees when their holder dies,
-so none can be stale: a lock is reported free, or held right now and by what (the pipeline lock file records
-its run; ``/proc/locks`` gives any holder's pid)."""
+files (one Bronze writer at a time, one plays load at a time). They are ``flock`` locks, which the kernel frees
+when their holder dies, so none can be stale: a lock is reported free, or held right now and by what (the pipeline
+lock file records its run; ``/proc/locks`` gives any holder's pid)."""
 
 import fcntl
 import os

@@ -1,5 +1,6 @@
 """Every check of ``doctor`` in order: the locks, the Delta logs on disk (a table must be readable before the server
-is asked about it), then the server, then the metastore through it; and what a repair of Bronze implies."""
+is asked about it), then the server, then through it what a killed Bronze writer left running and the metastore;
+and what a repair of Bronze implies."""
 
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from spotify_analytics.doctor.delta_logs import check_delta_logs
 from spotify_analytics.doctor.findings import Finding
 from spotify_analytics.doctor.locks import check_locks
 from spotify_analytics.doctor.metastore import check_metastore
+from spotify_analytics.doctor.writer import check_dead_writer
 from spotify_analytics.server import process as server
 
 PLAY_TABLES = (LISTENING_HISTORY.name, PODCAST_HISTORY.name, AUDIOBOOK_HISTORY.name)
@@ -26,7 +28,7 @@ def examine(settings: Settings, repair: bool) -> list[Finding]:
     findings.append(server_finding(settings))
     if findings[-1].status == "problem":
         return findings
-    return findings + check_metastore(connect(settings), repair)
+    return findings + check_dead_writer(settings, repair) + check_metastore(connect(settings), repair)
 
 
 def server_finding(settings: Settings) -> Finding:

@@ -5,6 +5,7 @@ commit was cut short (a disk that filled, a machine that stopped), a table folde
 creation that was killed), and a temporary table of dbt's that a killed build left behind.
 """
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -69,3 +70,19 @@ def test_repair_mends_them_keeping_every_committed_row(lakehouse: Lakehouse, bro
 
     again = lakehouse.cli("doctor")
     assert lines_of(again.stdout, "problem") == [], again.stdout
+
+
+def test_a_killed_bronze_writers_record_is_named_and_repair_stops_its_work(lakehouse: Lakehouse) -> None:
+    from ingest.bronze.writer import record_path
+    from ingest.landing.store import write_json
+
+    record = record_path(lakehouse.settings)
+    write_json(record, {"session_id": str(uuid.uuid4()), "pid": 4242, "started_at": "2026-12-04T10:00:00+00:00"})
+
+    checked = lakehouse.cli("doctor")
+    repaired = lakehouse.cli("doctor", "--repair")
+
+    killed = "a Bronze writer (pid 4242, started 2026-12-04T10:00:00+00:00) did not end well"
+    assert f"OK        writer       {record}: {killed}: the next load stops" in checked.stdout, checked.stdout
+    assert f"REPAIRED  writer       {record}: {killed}: stopped 0 operation(s)" in repaired.stdout, repaired.stdout
+    assert not record.exists()
