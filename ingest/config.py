@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         "run statements (more wait in its queue).",
     )
     server_start_timeout: float = Field(240.0, gt=0, description="Seconds to wait for both ports.")
+    lakehouse_command_timeout: float = Field(
+        3 * 3600.0,
+        gt=0,
+        description="Seconds one command (a load, a check, the report) may work on the lakehouse server in all; "
+        "past it its operations are interrupted and it ends (ingest.lakehouse.watchdog).",
+    )
+    writer_stop_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds a Bronze writer waits for the server to confirm that what a killed writer left "
+        "running has ended; past it the writer stops, writing nothing, and says what to do.",
+    )
 
     # Operations (issue 7): the pipeline command and the scheduler container's cron schedules.
     pipeline_start_server: bool = Field(

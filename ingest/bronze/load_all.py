@@ -14,6 +14,7 @@ from ingest.bronze.listening_history import PlaysLoad, load_plays
 from ingest.bronze.synthetic_features import populate_missing
 from ingest.bronze.track_features import load_track_features
 from ingest.config import Settings
+from ingest.lakehouse.watchdog import doing
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,8 +31,12 @@ class AllLoad:
 
 
 def load_all(spark: "SparkSession", settings: Settings, with_catalog: bool = True) -> AllLoad:
-    catalog = load_catalog(spark, settings) if with_catalog else None
-    plays = load_plays(spark, settings)
-    tracks = load_track_features(spark, settings)
-    synthetic = populate_missing(spark, settings)
+    with doing("loading the catalog"):
+        catalog = load_catalog(spark, settings) if with_catalog else None
+    with doing("loading plays"):
+        plays = load_plays(spark, settings)
+    with doing("loading track features"):
+        tracks = load_track_features(spark, settings)
+    with doing("making synthetic features"):
+        synthetic = populate_missing(spark, settings)
     return AllLoad(catalog, plays, tracks, synthetic)

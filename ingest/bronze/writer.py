@@ -53,16 +53,18 @@ def bronze_writer(settings: Settings) -> Iterator["SparkSession"]:
 
 def stop_dead_writer(settings: Settings) -> list[str]:
     """Interrupt and wait for what the last writer, which did not end well, still runs on the server (call it
-    under the write lock); the operations interrupted."""
+    under the write lock); the operations interrupted. OperationsNotStopped (the record is kept) when the server
+    does not confirm their end within WRITER_STOP_TIMEOUT."""
     record = read_json(record_path(settings), None)
     if not isinstance(record, dict):
         return []
-    interrupted = stop_operations_of(settings, str(record["session_id"]))
+    whose = f"a killed Bronze writer (pid {record.get('pid')}, started {record.get('started_at')})"
+    interrupted = stop_operations_of(settings, str(record["session_id"]), whose)
     if interrupted:
         log.warning(
-            "Stopped %d operation(s) on the lakehouse server that a killed Bronze writer (pid %s, started %s) left "
-            "running, so none of them commits behind this load",
-            len(interrupted), record.get("pid"), record.get("started_at"),
+            "Stopped %d operation(s) on the lakehouse server that %s left running, so none of them commits behind "
+            "this load",
+            len(interrupted), whose,
         )  # fmt: skip
     record_path(settings).unlink(missing_ok=True)
     return interrupted

@@ -4,6 +4,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
+from ingest.lakehouse import watchdog
 from ingest.lakehouse.identity import identity_problem, served_identity
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
     else:
         session = SparkSession.builder.remote(f"{url};session_id={session_id}").create()
     session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])  # type: ignore[attr-defined]
+    watchdog.watch(settings, session)
     problem = identity_problem(settings, served_identity(session), settings.connect_url)
     if problem:
         raise ForeignServer(problem)

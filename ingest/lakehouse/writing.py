@@ -5,6 +5,8 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from ingest.lakehouse.watchdog import doing
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -13,16 +15,19 @@ WRITING = "while writing "
 
 def writes(table_of: Callable[..., str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a function that writes one table: an exception it raises carries the table's name (``table_of``
-    gets the function's arguments), unless an inner write named its own."""
+    gets the function's arguments), unless an inner write named its own; while it runs, the command is
+    ``writing <table>`` (``watchdog.doing``)."""
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            table = table_of(*args, **kwargs)
             try:
-                return function(*args, **kwargs)
+                with doing(f"writing {table}"):
+                    return function(*args, **kwargs)
             except Exception as exc:
                 if written_table(exc) is None:
-                    exc.add_note(WRITING + table_of(*args, **kwargs))
+                    exc.add_note(WRITING + table)
                 raise
 
         return wrapper

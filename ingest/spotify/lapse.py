@@ -11,59 +11,36 @@ summary and the report show the recorded lapses. No listener name is stored: the
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 from ingest.config import Settings
-from ingest.landing.store import read_json, write_json
 from ingest.spotify.client import AuthorizationLapsed
-from ingest.spotify.users import pseudonymous_user_id, user_state_dir
+from ingest.spotify.listener_flags import Flagged, ListenerFlag
+from ingest.spotify.users import pseudonymous_user_id
 
 log = logging.getLogger(__name__)
 
 EXIT_AUTH_LAPSED = 77  # sysexits EX_NOPERM: a listener must authorise the app again
-LAPSE_FILE = "authorization_lapsed.json"
-
-
-@dataclass(frozen=True)
-class Lapse:
-    user_id: str
-    since: str  # UTC, ISO 8601, when a command first found the authorisation unusable
-    reason: str
-
-
-def _lapse_file(settings: Settings, user_id: str) -> Path:
-    return settings.ingest_state_path / user_id / LAPSE_FILE
+LAPSED = ListenerFlag("authorization_lapsed.json")
+Lapse = Flagged
 
 
 def read_lapse(settings: Settings, user_id: str) -> Lapse | None:
-    recorded = read_json(_lapse_file(settings, user_id))
-    if not isinstance(recorded, dict):
-        return None
-    return Lapse(user_id, str(recorded.get("since", "")), str(recorded.get("reason", "")))
+    return LAPSED.read(settings, user_id)
 
 
 def record_lapse(settings: Settings, user_id: str, reason: str) -> Lapse:
     """Record the lapse; one already recorded keeps its first ``since`` (the reason is the latest)."""
-    earlier = read_lapse(settings, user_id)
-    since = earlier.since if earlier else datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path = user_state_dir(settings, user_id) / LAPSE_FILE
-    write_json(path, {"user_id": user_id, "since": since, "reason": reason}, mode=0o600)
-    return Lapse(user_id, since, reason)
+    return LAPSED.record(settings, user_id, reason)
 
 
 def clear_lapse(settings: Settings, user_id: str) -> None:
-    path = _lapse_file(settings, user_id)
-    if path.exists():
-        path.unlink()
+    if LAPSED.clear(settings, user_id):
         log.info("Spotify authorisation of listener %s works again", user_id)
 
 
 def current_lapses(settings: Settings) -> list[Lapse]:
     """Every listener whose authorisation is recorded as lapsed, oldest first."""
-    lapses = [read_lapse(settings, path.parent.name) for path in settings.ingest_state_path.glob(f"*/{LAPSE_FILE}")]
-    return sorted((lapse for lapse in lapses if lapse), key=lambda lapse: (lapse.since, lapse.user_id))
+    return LAPSED.current(settings)
 
 
 @contextmanager

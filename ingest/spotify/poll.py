@@ -11,16 +11,25 @@ Without CLIENT_ID/CLIENT_SECRET poll is skipped; with them, tokens that cannot b
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from spotipy import SpotifyException
 
 from ingest.config import Settings
 from ingest.landing.store import read_json, write_json, write_once
-from ingest.spotify.client import SpotifyUnavailable, call, has_credentials, spotify_client
+from ingest.spotify.client import (
+    AuthorizationLapsed,
+    RateLimited,
+    SpotifyUnavailable,
+    call,
+    has_credentials,
+    spotify_client,
+)
 from ingest.spotify.lapse import clear_lapse, recording_lapse
 from ingest.spotify.metadata import fetch_metadata
+from ingest.spotify.poll_failures import POLL_FAILED
 from ingest.spotify.recently_played import RECENTLY_PLAYED, api_landing_dir
-from ingest.spotify.users import user_state_dir
+from ingest.spotify.users import listeners_with_tokens, pseudonymous_user_id, user_state_dir
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +52,55 @@ def _cursor_file(settings: Settings, user_id: str):
     return user_state_dir(settings, user_id) / "recently_played_cursor.json"
 
 
+@dataclass(frozen=True)
+class ListenerPoll:
+    """How one listener's poll ended."""
+
+    user_id: str
+    status: Literal["polled", "skipped", "lapsed", "failed", "rate_limited", "not_asked"]
+    result: PollResult | None = None
+    reason: str = ""
+
+
+def listeners_to_poll(settings: Settings) -> list[str]:
+    """Every listener authorised with ``auth`` (tokens stored); the default listener (SPOTIFY_USER) when none is, so
+    that a missing authorisation shows as a lapse."""
+    return listeners_with_tokens(settings) or [pseudonymous_user_id(settings)]
+
+
+def poll_listeners(settings: Settings, user_ids: list[str]) -> list[ListenerPoll]:
+    """Poll each listener in turn; one listener's failure is recorded (``poll_failures``) and the others are polled.
+    A rate limit is the app's, not a listener's: the rest are left to the next run."""
+    outcomes: list[ListenerPoll] = []
+    for number, user_id in enumerate(user_ids):
+        try:
+            result = poll(settings, user_id)
+        except RateLimited as exc:
+            outcomes.append(ListenerPoll(user_id, "rate_limited", reason=str(exc)))
+            outcomes.extend(ListenerPoll(later, "not_asked", reason="rate limited") for later in user_ids[number + 1 :])
+            break
+        except AuthorizationLapsed as exc:  # recorded by poll
+            outcomes.append(ListenerPoll(user_id, "lapsed", reason=str(exc)))
+            continue
+        except Exception as exc:  # unreachable, server errors after the retries, a response it cannot read
+            reason = str(exc) if isinstance(exc, SpotifyUnavailable) else f"{type(exc).__name__}: {exc}"
+            POLL_FAILED.record(settings, user_id, reason[:500])
+            log.error("Polling listener %s failed: %s (recorded; the other listeners are polled)", user_id, reason)
+            log.debug("The failure in full", exc_info=True)
+            outcomes.append(ListenerPoll(user_id, "failed", reason=reason[:500]))
+            continue
+        outcomes.append(ListenerPoll(user_id, result.status, result))  # type: ignore[arg-type]
+    return outcomes
+
+
 def poll(settings: Settings, user_id: str) -> PollResult:
     if not has_credentials(settings):
         return PollResult("skipped", reason="CLIENT_ID/CLIENT_SECRET not set")
     with recording_lapse(settings, user_id):
         result = _poll(settings, user_id)
     clear_lapse(settings, user_id)  # the listener's tokens worked
+    if POLL_FAILED.clear(settings, user_id):
+        log.info("Polling listener %s works again", user_id)
     return result
 
 

@@ -17,5 +17,13 @@ def user_state_dir(settings: Settings, user_id: str) -> Path:
     return private_dir(private_dir(settings.ingest_state_path) / user_id)
 
 
+TOKEN_FILE = "spotify_tokens.json"
+
+
 def token_file(settings: Settings, user_id: str) -> Path:
-    return user_state_dir(settings, user_id) / "spotify_tokens.json"
+    return user_state_dir(settings, user_id) / TOKEN_FILE
+
+
+def listeners_with_tokens(settings: Settings) -> list[str]:
+    """The pseudonyms of every listener whose Spotify tokens are stored (authorised with ``auth``), sorted."""
+    return sorted(path.parent.name for path in settings.ingest_state_path.glob(f"*/{TOKEN_FILE}"))

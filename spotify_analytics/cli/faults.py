@@ -10,15 +10,20 @@ first one that is full or read-only is named. What is not recognised propagates 
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ingest.lakehouse import watchdog
 from ingest.lakehouse.writing import written_table
 
 log = logging.getLogger(__name__)
 
 RERUN = "python -m spotify_analytics pipeline"
+START = "python -m spotify_analytics server start"
+# What a Spark Connect error says when its server went away: its port refused, or it was restarted under the session.
+SERVER_GONE = ("StatusCode.UNAVAILABLE", "INVALID_HANDLE.SESSION_CHANGED", "INVALID_HANDLE.SESSION_NOT_FOUND")
 REPAIR = "python -m spotify_analytics doctor --repair"
 ALL_OR_NOTHING = "Nothing half-written is kept (a Delta commit is all or nothing)"
 NO_SPACE = "No space left on device"
@@ -31,17 +36,61 @@ COMMIT_PATH = re.compile(r"(/[^\s'\"`\]]*?/_delta_log/\d{20}\.json)")
 FULL_BELOW_BYTES = 1 << 20  # a filesystem with less than 1 MiB free is full
 
 
+# Commands the watchdog leaves alone: the pipeline supervises its steps (each a command of its own, watched).
+UNWATCHED = frozenset({"pipeline"})
+
+
 def run(app: Callable[[], object]) -> None:
-    """Run the command line; a lakehouse fault ends it with its one-line message and exit code 1."""
+    """Run the command line; a lakehouse fault ends it with its one-line message and exit code 1, and so does its
+    server's death or its deadline (the watchdog)."""
+    command = shlex.join(sys.argv[1:])
+    if not UNWATCHED & set(sys.argv[1:2]):
+        watchdog.arm(command, describe_ending)
     try:
         app()
     except Exception as exc:
-        message = describe(exc, data_path())
+        message = describe(exc, data_path()) or server_gone(exc, command)
         if message is None:
             raise
         log.debug("The lakehouse fault in full", exc_info=True)
         print(f"error: {message}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+
+
+def describe_ending(ending: watchdog.Ending) -> str:
+    """The line a command ends with when its server died or its deadline passed."""
+    from spotify_analytics.server.process import stop_reason
+
+    settings, command = ending.settings, ending.command
+    what = f"while `{command}` was {ending.doing}" if ending.doing else f"during `{command}`"
+    rerun = f"python -m spotify_analytics {command}"
+    if ending.kind == "timed_out":
+        doing = f" (it was {ending.doing})" if ending.doing else ""
+        return (
+            f"`{command}` did not finish within {settings.lakehouse_command_timeout:.0f} s "
+            f"(LAKEHOUSE_COMMAND_TIMEOUT){doing}: its operations on the lakehouse server at {settings.connect_url} "
+            f"were interrupted. {ALL_OR_NOTHING}; rerun: {rerun}, or raise LAKEHOUSE_COMMAND_TIMEOUT"
+        )
+    return (
+        f"The lakehouse server at {settings.connect_url} stopped answering {what} ({ending.seconds:.0f} s in); "
+        f"{stop_reason(settings)}. {ALL_OR_NOTHING}; start the server again and rerun: {START} && {rerun}"
+    )
+
+
+def server_gone(exc: BaseException, command: str) -> str | None:
+    """The watchdog's line for an error that says the server went away (its port refused, its session gone with
+    a restart), when a command sees it before the watchdog does; None for any other error."""
+    from ingest.config import ConfigError, get_settings
+
+    if not any(sign in str(exc) for sign in SERVER_GONE):
+        return None
+    try:
+        settings = get_settings()
+    except ConfigError:
+        return None
+    return describe_ending(
+        watchdog.Ending("server_gone", settings, command, watchdog.currently_doing(), watchdog.elapsed())
+    )
 
 
 def data_path() -> Path | None:

@@ -24,13 +24,15 @@ def report(
     rest on audio features are greyed out for a listener whose features cover less of their listening time than
     the quality gate's coverage.listener_minutes minimum (QUALITY_CONFIG)."""
     from ingest.lakehouse.client import ServerError, connect
+    from ingest.lakehouse.watchdog import doing
     from spotify_analytics.quality.gate_config import QualityConfigError
     from spotify_analytics.report.writer import report_dir, write_report
 
     settings = settings_or_exit()
     out_dir = settings.path(out) if out else report_dir(settings)
     try:
-        data, paths = write_report(connect(settings), settings, out_dir, gold, silver)
+        with doing("reading Silver and Gold for the report"):
+            data, paths = write_report(connect(settings), settings, out_dir, gold, silver)
     except (ServerError, QualityConfigError) as exc:
         raise fail(str(exc)) from None
     missing = [read.missing for read in data.all_reads() if read.missing]

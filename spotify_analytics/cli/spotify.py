@@ -43,14 +43,22 @@ def auth(
     typer.echo(f"Authorized. Tokens saved to {path} (mode 0600).")
 
 
-def lapsed(settings: "Settings", command: str, user_id: str, user: str | None) -> typer.Exit:
-    """The one message of a command stopped by a lapsed authorisation, and its exit code."""
-    from ingest.spotify.lapse import EXIT_AUTH_LAPSED, lapse_message, read_lapse
+def lapsed_line(settings: "Settings", command: str, user_id: str, name: str | None) -> str:
+    """The one line of a command stopped by a lapsed authorisation (``name``: the listener's, when known)."""
+    from ingest.spotify.lapse import lapse_message, read_lapse
 
     lapse = read_lapse(settings, user_id)
-    name = user or settings.spotify_user
-    message = lapse_message(settings, lapse, name) if lapse else f"Spotify authorisation of listener '{name}' lapsed"
-    return fail(f"{command}: {message}", EXIT_AUTH_LAPSED)
+    who = f"'{name}'" if name else user_id
+    message = lapse_message(settings, lapse, name) if lapse else f"Spotify authorisation of listener {who} lapsed"
+    return f"error: {command}: {message}"
+
+
+def lapsed(settings: "Settings", command: str, user_id: str, user: str | None) -> typer.Exit:
+    """The one message of a command stopped by a lapsed authorisation, and its exit code."""
+    from ingest.spotify.lapse import EXIT_AUTH_LAPSED
+
+    typer.echo(lapsed_line(settings, command, user_id, user or settings.spotify_user), err=True)
+    return typer.Exit(EXIT_AUTH_LAPSED)
 
 
 @contextmanager
@@ -72,25 +80,44 @@ def spotify_outcomes(settings: "Settings", command: str, user_id: str, user: str
 
 @commands.command("poll")
 def poll(user: UserOption = None) -> None:
-    """Land the recently-played plays since the last poll. Never prompts: exit 0 and 'skipped' without
-    CLIENT_ID/CLIENT_SECRET; exit 77 when the listener's authorisation has lapsed (no, expired, rejected or
-    insufficient tokens), naming the listener and the auth command to run."""
-    from ingest.spotify.poll import poll as run_poll
+    """Land the recently-played plays since the last poll: of the listener --user names, else of every listener
+    authorised with auth (the default listener, SPOTIFY_USER, when none is). Never prompts: exit 0 and 'skipped'
+    without CLIENT_ID/CLIENT_SECRET; a listener whose authorisation has lapsed (no, expired, rejected or
+    insufficient tokens) is named with the auth command to run (exit 77); a listener whose poll failed (Spotify
+    unreachable, server errors after the retries) is recorded and the others are polled (exit 69)."""
+    from ingest.spotify.client import has_credentials
+    from ingest.spotify.lapse import EXIT_AUTH_LAPSED
+    from ingest.spotify.poll import listeners_to_poll, poll_listeners
+    from ingest.spotify.poll_failures import EXIT_POLL_FAILED
     from ingest.spotify.users import pseudonymous_user_id
 
     settings = settings_or_exit()
-    user_id = pseudonymous_user_id(settings, user)
-    with spotify_outcomes(settings, "poll", user_id, user):
-        result = run_poll(settings, user_id)
-    if result.status == "skipped":
-        typer.echo(f"poll skipped: {result.reason}")
+    if not has_credentials(settings):
+        typer.echo("poll skipped: CLIENT_ID/CLIENT_SECRET not set")
         return
-    gap = " GAP: plays may have been lost since the previous poll (recorded)." if result.gap else ""
-    typer.echo(f"poll: {result.plays} plays landed.{gap}")
-    if result.plays:
+    user_ids = [pseudonymous_user_id(settings, user)] if user else listeners_to_poll(settings)
+    outcomes = poll_listeners(settings, user_ids)
+    for outcome in outcomes:
+        said = "poll" if len(outcomes) == 1 else f"poll {outcome.user_id}"
+        if outcome.result is not None and outcome.status == "polled":
+            gap = " GAP: plays may have been lost since the previous poll (recorded)." if outcome.result.gap else ""
+            typer.echo(f"{said}: {outcome.result.plays} plays landed.{gap}")
+        elif outcome.status in ("rate_limited", "not_asked"):
+            typer.echo(f"{said} stopped: {outcome.reason}")
+        elif outcome.status == "lapsed":
+            default = outcome.user_id == pseudonymous_user_id(settings)
+            typer.echo(
+                lapsed_line(settings, said, outcome.user_id, user or (settings.spotify_user if default else None)),
+                err=True,
+            )
+        elif outcome.status == "failed":
+            typer.echo(f"error: {said} failed: {outcome.reason} (recorded; the next poll tries again)", err=True)
+    if any(outcome.result is not None and outcome.result.plays for outcome in outcomes):
         from spotify_analytics.cli.common import demo_note
 
         demo_note(settings)
+    statuses = {outcome.status for outcome in outcomes}
+    raise typer.Exit(EXIT_AUTH_LAPSED if "lapsed" in statuses else EXIT_POLL_FAILED if "failed" in statuses else 0)
 
 
 @commands.command("fetch-metadata")

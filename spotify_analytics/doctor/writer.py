@@ -4,6 +4,7 @@ still run on the server. The next load stops that work by itself; ``--repair`` d
 from ingest.bronze.writer import lock_path, record_path, stop_dead_writer
 from ingest.config import Settings
 from ingest.file_lock import waiting_lock
+from ingest.lakehouse.operations import RESTART, OperationsNotStopped
 from ingest.landing.store import read_json
 from spotify_analytics.doctor.findings import Finding
 
@@ -20,8 +21,17 @@ def check_dead_writer(settings: Settings, repair: bool) -> list[Finding]:
                 f"{killed}: the next load stops whatever it left running on the server (doctor --repair: now)",
             )
         ]  # fmt: skip
-    with waiting_lock(lock_path(settings)):
-        stopped = stop_dead_writer(settings)
+    try:
+        with waiting_lock(lock_path(settings)):
+            stopped = stop_dead_writer(settings)
+    except OperationsNotStopped:
+        return [
+            Finding(
+                "writer", str(record_path(settings)), "problem",
+                f"{killed}: the server did not confirm within {settings.writer_stop_timeout:.0f} s that what it left "
+                f"running has ended; restart the server, which ends it: {RESTART}",
+            )
+        ]  # fmt: skip
     return [
         Finding(
             "writer", str(record_path(settings)), "repaired",

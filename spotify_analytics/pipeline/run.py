@@ -7,7 +7,9 @@ summary is printed and appended to ``ops.pipeline_runs``.
 
 Exit codes: 0 every step succeeded; 1 a step failed (or the summary
 could not be recorded); 75 another run holds the lock (nothing was done); 77 every step ran but ``poll`` found a
-listener's Spotify authorisation lapsed (the summary names the listeners whose authorisation lapsed and since when).
+listener's Spotify authorisation lapsed (the summary names the listeners whose authorisation lapsed and since when);
+69 every step ran and built what landed, but polling some listeners failed (Spotify unreachable or failing: the
+summary names them and since when). A lapse outranks a failed poll: it needs a person.
 """
 
 import logging
@@ -20,6 +22,7 @@ from pyspark.errors import PySparkException
 from ingest.config import Settings
 from ingest.lakehouse.client import connect
 from ingest.spotify.lapse import EXIT_AUTH_LAPSED, current_lapses, lapse_message
+from ingest.spotify.poll_failures import EXIT_POLL_FAILED, current_poll_failures, poll_failure_message
 from spotify_analytics.pipeline.lock import PipelineBusy, pipeline_lock
 from spotify_analytics.pipeline.run_log import RUNS_TABLE, PipelineRun, append_run, ensure_runs_table, format_summary
 from spotify_analytics.pipeline.steps import STEPS, StepResult, not_run, run_step
@@ -54,7 +57,7 @@ def _run_locked(settings: Settings, run: PipelineRun) -> int:
     for step in STEPS:
         run.results.append(not_run(step) if run.failed_step else run_step(step, settings))
     print(format_summary(run), flush=True)
-    print(lapse_summary(settings), end="", flush=True)
+    print(lapse_summary(settings) + poll_failure_summary(settings), end="", flush=True)
     recorded = record(settings, run)
     if run.failed_step:
         return EXIT_FAILED
@@ -63,16 +66,23 @@ def _run_locked(settings: Settings, run: PipelineRun) -> int:
 
 
 def exit_code(run: PipelineRun, recorded: bool) -> int:
-    """1 when a step failed or the run could not be recorded; else 77 when a listener's authorisation lapsed."""
+    """1 when a step failed or the run could not be recorded; else 77 when a listener's authorisation lapsed; else
+    69 when polling a listener failed."""
     if run.failed_step or not recorded:
         return EXIT_FAILED
-    return EXIT_AUTH_LAPSED if any(result.status == "lapsed" for result in run.results) else EXIT_OK
+    statuses = {result.status for result in run.results}
+    return EXIT_AUTH_LAPSED if "lapsed" in statuses else EXIT_POLL_FAILED if "poll_failed" in statuses else EXIT_OK
 
 
 def lapse_summary(settings: Settings) -> str:
     """The listeners whose Spotify authorisation has lapsed, since when, and how to renew it ('' when none)."""
     lapses = current_lapses(settings)
     return "".join(f"\nLAPSED: {lapse_message(settings, lapse)}\n" for lapse in lapses)
+
+
+def poll_failure_summary(settings: Settings) -> str:
+    """The listeners whose last poll failed, since when and why ('' when none)."""
+    return "".join(f"\nPOLL FAILED: {poll_failure_message(failure)}\n" for failure in current_poll_failures(settings))
 
 
 def server_step(settings: Settings) -> StepResult:

@@ -1,6 +1,7 @@
 """The pipeline's steps: each one a command a user (or cron) can type, run as a subprocess.
 
-A step that exits 77 (a listener's Spotify authorisation lapsed: ``poll``) is ``lapsed``, and the run goes on.
+A step that exits 77 (a listener's Spotify authorisation lapsed: ``poll``) is ``lapsed``, one that exits 69 (a
+listener's poll failed: Spotify unreachable or failing) is ``poll_failed``; either way the run goes on.
 While a step runs, the pipeline checks every few seconds that the lakehouse server still answers: a step whose
 server died is stopped at once and fails with why the server stopped (out of memory, say) and what to do, rather
 than wait for its client to give up. A step is a child that dies with the pipeline: a killed run leaves no step
@@ -20,6 +21,7 @@ from typing import Literal
 
 from ingest.config import Settings
 from ingest.spotify.lapse import EXIT_AUTH_LAPSED
+from ingest.spotify.poll_failures import EXIT_POLL_FAILED
 from spotify_analytics.pipeline.dbt import dbt_env, dbt_executable
 from spotify_analytics.server.process import answers, why_it_stopped
 
@@ -30,7 +32,13 @@ SERVER_CHECKS_BEFORE_DEAD = 2  # a server that fails two checks in a row (5-10 s
 STOP_GRACE_SECONDS = 20.0  # a step asked to stop (SIGINT: dbt cancels its queries) gets this long before SIGKILL
 DEAD_SERVER_GRACE_SECONDS = 5.0  # ... unless its server died: there is no query left to cancel
 GOLD_PATHS = ("path:models/gold", "path:python_models/gold")
-Status = Literal["ok", "failed", "not_run", "lapsed"]
+Status = Literal["ok", "failed", "not_run", "lapsed", "poll_failed"]
+# Exit codes of a command that did its work but met a listener's problem the summary names: the run goes on.
+GOES_ON = {EXIT_AUTH_LAPSED: "lapsed", EXIT_POLL_FAILED: "poll_failed"}
+GOES_ON_MESSAGE = {
+    "lapsed": f"exit code {EXIT_AUTH_LAPSED}: a listener's Spotify authorisation lapsed",
+    "poll_failed": f"exit code {EXIT_POLL_FAILED}: polling a listener failed",
+}
 
 
 @dataclass(frozen=True)
@@ -103,9 +111,9 @@ def run_step(step: Step, settings: Settings) -> StepResult:
         stopped_because = why_it_stopped(settings)  # the step noticed the dead server before the pipeline did
     if stopped_because:
         return StepResult(step.name, command, "failed", process.returncode, started_at, seconds, stopped_because)
-    if process.returncode == EXIT_AUTH_LAPSED and step.program == "cli":
-        message = f"exit code {EXIT_AUTH_LAPSED}: a listener's Spotify authorisation lapsed"
-        return StepResult(step.name, command, "lapsed", process.returncode, started_at, seconds, message)
+    if process.returncode in GOES_ON and step.program == "cli":
+        status = GOES_ON[process.returncode]
+        return StepResult(step.name, command, status, process.returncode, started_at, seconds, GOES_ON_MESSAGE[status])
     if process.returncode != 0:
         message = f"exit code {process.returncode}"
         return StepResult(step.name, command, "failed", process.returncode, started_at, seconds, message)

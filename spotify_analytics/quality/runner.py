@@ -8,6 +8,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
+from ingest.lakehouse.watchdog import doing
 from spotify_analytics.quality import docs_assets, gx_context, history
 from spotify_analytics.quality.gate_config import load_config
 from spotify_analytics.quality.outcomes import Outcome, ValidationReport, from_gx_result, missing_table
@@ -57,7 +58,8 @@ def validate_suite(
     spark: "SparkSession", context: object, suite: TableSuite, frame: "DataFrame | pd.DataFrame | None" = None
 ) -> list[Outcome]:
     started = time.monotonic()
-    results = gx_context.run_checkpoint(context, suite, table_frame(spark, suite) if frame is None else frame)
+    with doing(f"checking {suite.table}"):
+        results = gx_context.run_checkpoint(context, suite, table_frame(spark, suite) if frame is None else frame)
     checks = {(check.check_id, check.user_id): check for check in suite.checks}
     unrun = set(checks) - {gx_context.check_key(result) for result in results}
     if unrun:  # Great Expectations keeps one expectation per type and column: a check must never vanish silently

@@ -148,16 +148,21 @@ def answers(settings: Settings) -> bool:
 
 def why_it_stopped(settings: Settings) -> str:
     """What a user needs when the server stopped answering: why, as far as its log says, and what to do."""
-    path = log_file(settings)
     rerun = "Rerun python -m spotify_analytics pipeline: it starts the server again and carries on where this stopped."
+    return f"The lakehouse server stopped answering ({stop_reason(settings)}). {rerun}"
+
+
+def stop_reason(settings: Settings) -> str:
+    """Why the server stopped, as far as its log says, as a clause: it ran out of memory (and how to give it more),
+    or the log's last line."""
+    path = log_file(settings)
     if OUT_OF_MEMORY in _log_tail(settings, lines=200):
         return (
-            f"The lakehouse server ran out of memory ({OUT_OF_MEMORY} in {path}). Give it more: set "
-            f"SPARK_DRIVER_MEMORY (now {settings.spark_driver_memory}) higher in .env, e.g. SPARK_DRIVER_MEMORY=4g. "
-            + rerun
+            f"it ran out of memory ({OUT_OF_MEMORY} in {path}); give it more: set SPARK_DRIVER_MEMORY (now "
+            f"{settings.spark_driver_memory}) higher in .env, e.g. SPARK_DRIVER_MEMORY=4g"
         )
     last_line = _log_tail(settings, lines=1).strip() or "(empty)"
-    return f"The lakehouse server stopped answering (its log {path} ends: {last_line[:300]}). {rerun}"
+    return f"its log {path} ends: {last_line[:300]}"
 
 
 def _check_ports_free(settings: Settings) -> None:

@@ -1,5 +1,6 @@
 """Spotify side of the ingester against the fake Web API (no JVM): auth, poll, cursors, gaps, faults, secrets, and
-unattended runs that never prompt (a lapsed authorisation exits 77 and is shown by the pipeline and the report)."""
+unattended runs that never prompt (a lapsed authorisation exits 77 and is shown by the pipeline and the report; a
+failing poll is recorded per listener, the others are polled, and the pipeline goes on)."""
 
 import logging
 import os
@@ -28,9 +29,10 @@ from ingest.spotify.client import (
 from ingest.spotify.lapse import EXIT_AUTH_LAPSED, Lapse, current_lapses
 from ingest.spotify.metadata import audio_features_forbidden, fetch_metadata
 from ingest.spotify.poll import poll
+from ingest.spotify.poll_failures import EXIT_POLL_FAILED, current_poll_failures
 from ingest.spotify.tokens import TokenFile
 from ingest.spotify.users import pseudonymous_user_id, token_file
-from spotify_analytics.pipeline.run import exit_code, lapse_summary
+from spotify_analytics.pipeline.run import exit_code, lapse_summary, poll_failure_summary
 from spotify_analytics.pipeline.run_log import PipelineRun, format_summary
 from spotify_analytics.pipeline.steps import STEPS, run_step
 from spotify_analytics.report.data import ReportData, TableRead
@@ -310,3 +312,78 @@ def test_the_report_names_a_listener_whose_authorisation_lapsed(tmp_path):
     assert lapse_notice([lapse], "u_someoneelse0000") == ""
     [plain] = write_reports(nothing_built, tmp_path / "plain", "2026-12-03T00:00:00Z")
     assert "authorisation-lapsed" not in plain.read_text()
+
+
+# ---------------------------------------------------------------- unattended runs: a failing poll (issue 29)
+
+
+def authorize_listener(settings: Settings, name: str) -> str:
+    user_id = pseudonymous_user_id(settings, name)
+    authorize(settings, user_id, lambda url: "http://127.0.0.1:8888/callback?code=good-code&state=x")
+    return user_id
+
+
+def test_one_listeners_failing_poll_is_recorded_and_the_others_are_polled(tmp_path, fake):
+    """Two listeners authorised; Spotify answers the first one polled 503 on both attempts (SPOTIFY_MAX_RETRIES=1):
+    poll lands the other's plays, records the failure and exits 69; the failed listener's next poll clears it."""
+    settings = settings_for(tmp_path, fake)
+    first, second = sorted(authorize_listener(settings, name) for name in ("alice", "bob"))
+    add_plays(fake, 0, 3)
+    for _ in range(2):
+        fake.fail_next("/v1/me/player/recently-played", 503)
+
+    done, seconds = unattended(settings, fake, "poll")
+
+    assert done.returncode == EXIT_POLL_FAILED, done.stdout + done.stderr
+    assert seconds < 30
+    assert f"error: poll {first} failed: recently-played: HTTP 503 after 2 attempts" in done.stderr
+    assert f"poll {second}: 3 plays landed." in done.stdout
+    assert (landed_play_times(settings, first), len(landed_play_times(settings, second))) == ([], 3)
+    [failure] = current_poll_failures(settings)
+    assert (failure.user_id, failure.reason) == (
+        first,
+        "recently-played: HTTP 503 after 2 attempts; the next run retries",
+    )
+    assert current_lapses(settings) == []
+
+    again, _ = unattended(settings, fake, "poll")
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"poll {first}: 3 plays landed." in again.stdout and f"poll {second}: 0 plays landed." in again.stdout
+    assert current_poll_failures(settings) == []
+
+
+def test_an_unreachable_spotify_fails_every_listeners_poll_and_the_pipeline_goes_on(tmp_path, fake, monkeypatch):
+    """Nothing listens where the API should be: each listener's poll fails (connection refused after the retries)
+    and is recorded; the pipeline's poll step is poll_failed, the run goes on and exits 69 naming both."""
+    settings = settings_for(tmp_path, fake)
+    user_ids = sorted(authorize_listener(settings, name) for name in ("alice", "bob"))
+    closed = f"http://127.0.0.1:{closed_port()}"
+    for key, value in {**spotify_env(settings, fake), "SPOTIFY_API_BASE_URL": closed + "/v1/"}.items():
+        monkeypatch.setenv(key, value)
+    [poll_step] = [step for step in STEPS if step.name == "poll"]
+
+    result = run_step(poll_step, settings)
+
+    assert (result.status, result.exit_code) == ("poll_failed", EXIT_POLL_FAILED)
+    assert [failure.user_id for failure in sorted(current_poll_failures(settings), key=lambda f: f.user_id)] == user_ids
+    run = PipelineRun.new()
+    run.results.append(result)
+    assert run.failed_step is None  # the load, checks, builds and report still run
+    assert re.search(r"^  poll\s+poll_failed\s", format_summary(run), re.M)
+    summary = poll_failure_summary(settings)
+    for user_id in user_ids:
+        assert f"POLL FAILED: Polling listener {user_id} failed (since " in summary
+    assert "ConnectionError after 2 attempts" in summary
+    assert exit_code(run, recorded=True) == EXIT_POLL_FAILED
+    run.results.append(replace(result, step="poll", status="lapsed", exit_code=EXIT_AUTH_LAPSED))
+    assert exit_code(run, recorded=True) == EXIT_AUTH_LAPSED  # a lapse, which needs a person, outranks it
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
