@@ -6,6 +6,7 @@ ports and the data directory differ, so a test run never touches a developer's o
 """
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "d
 KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
 EXPORTS = Path(os.environ.get("SPOTIFY_EXPORTS_DIR", SHARED_DATA / "spotify_exports"))
 NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
+COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
 
 
 def free_port() -> int:
@@ -55,11 +57,15 @@ class Lakehouse:
         self.settings = settings_for(env)
         self._session: Any = None
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return run_command([*args], {**self.env, **(env or {})})
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = COMMAND_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        return run_command([*args], {**self.env, **(env or {})}, timeout)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return self.run(sys.executable, "-m", "spotify_analytics", *args, env=env)
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = COMMAND_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run(sys.executable, "-m", "spotify_analytics", *args, env=env, timeout=timeout)
 
     def workload(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The benchmarks' workload generator (``python -m bench.workload``) against this lakehouse's settings."""
@@ -103,10 +109,19 @@ def settings_for(env: dict[str, str]) -> Settings:
                 os.environ[key] = value
 
 
-def run_command(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=900, check=False
-    )
+def run_command(
+    command: list[str], env: dict[str, str], timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to its end, or fail the test with what it printed once ``timeout`` has passed."""
+    try:
+        return subprocess.run(
+            command, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        printed = b"\n".join(output[-3000:] for output in (exc.stdout, exc.stderr) if output)
+        pytest.fail(
+            f"{shlex.join(command)} did not end within {timeout:.0f} s; it printed:\n{printed.decode(errors='replace')}"
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -36,24 +36,34 @@ def stop_operations_of(settings: Settings, session_id: str, whose: str = "a kill
     """Interrupt every operation still running in the server's session ``session_id`` and wait until each has
     ended; the ids of the operations interrupted (none when the session is gone, say after a server restart).
     OperationsNotStopped when the server does not confirm it within ``settings.writer_stop_timeout``."""
+    from pyspark.errors import PySparkException
+
     deadline = time.monotonic() + settings.writer_stop_timeout
-    session = connect(settings, session_id=session_id)
+    try:
+        session = connect(settings, session_id=session_id)
+    except PySparkException as exc:
+        if any(sign in str(exc) for sign in GONE):
+            return []
+        raise
     client = session.client  # type: ignore[attr-defined]
     interrupted: list[str] = []
     try:
         interrupted = _interrupt_all(client, deadline)
         for operation_id in interrupted:
             _wait_until_ended(client, operation_id, deadline)
-        return interrupted
     except _DeadlinePassed:
+        client.close()  # the session stays on the server, for the next attempt to stop what it runs
         raise OperationsNotStopped(
             f"Could not confirm that the {len(interrupted) or 'running'} operation(s) {whose} left on the lakehouse "
             f"server at {settings.connect_url} have ended: the server did not say so within "
             f"{settings.writer_stop_timeout:.0f} s (WRITER_STOP_TIMEOUT). Nothing was written. Restart the server, "
             f"which ends them ({RESTART}), or run {REPAIR}; then run this command again."
         ) from None
-    finally:
-        session.stop()  # releases the session on the server
+    except BaseException:
+        client.close()
+        raise
+    session.stop()  # every operation has ended: the session is released on the server
+    return interrupted
 
 
 class _DeadlinePassed(Exception):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pytest
 from conftest import REPO, Lakehouse
+from grpc_proxy import SparkConnectProxy
 
 from ingest.bronze.delta import (
     INTERRUPTED_FOLDER,
@@ -123,13 +124,8 @@ with bronze_writer(Settings()) as spark:
 LONG_WRITE_SECONDS = 600  # at least: 10^12 rows counted on two cores
 
 
-def test_what_a_killed_writer_left_running_is_stopped_before_the_next_writes(
-    lakehouse: Lakehouse, table_name: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    from ingest.bronze.writer import bronze_writer, record_path
-
-    lakehouse.sql(f"create table bronze.{table_name} (total bigint) using delta")
-    statement = f"insert into bronze.{table_name} select count(*) from range(0, 1000000000000) where id % 7 = 3"
+def start_killed_writer(lakehouse: Lakehouse, statement: str) -> subprocess.Popen[str]:
+    """A Bronze writer that starts ``statement`` and is killed with SIGKILL 3 s later, while it runs."""
     writer = subprocess.Popen(
         [sys.executable, "-c", KILLED_WRITER, statement],
         cwd=REPO, env={**os.environ, **lakehouse.env}, stdout=subprocess.PIPE, text=True,
@@ -137,7 +133,18 @@ def test_what_a_killed_writer_left_running_is_stopped_before_the_next_writes(
     assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
     time.sleep(3)  # its INSERT has reached the server
     writer.kill()
-    writer.wait()
+    writer.wait(timeout=30)
+    return writer
+
+
+def test_what_a_killed_writer_left_running_is_stopped_before_the_next_writes(
+    lakehouse: Lakehouse, table_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ingest.bronze.writer import bronze_writer, record_path
+
+    lakehouse.sql(f"create table bronze.{table_name} (total bigint) using delta")
+    statement = f"insert into bronze.{table_name} select count(*) from range(0, 1000000000000) where id % 7 = 3"
+    start_killed_writer(lakehouse, statement)
     assert record_path(lakehouse.settings).is_file()  # the killed writer could not say it ended
 
     started = time.monotonic()
@@ -150,3 +157,52 @@ def test_what_a_killed_writer_left_running_is_stopped_before_the_next_writes(
     assert stopped_after < 60 < LONG_WRITE_SECONDS
     assert rows == 0  # the INSERT ended without committing
     assert not record_path(lakehouse.settings).exists()  # this writer ended well
+
+
+def test_a_server_that_never_confirms_the_end_stops_the_writer_within_its_deadline(
+    lakehouse: Lakehouse, table_name: str
+) -> None:
+    """A killed writer left a long INSERT running; the next writer reaches the server through a proxy that accepts
+    the ReattachExecute stream (which tells when an operation has ended) and never answers. The writer gives up
+    after WRITER_STOP_TIMEOUT, writing nothing, with one line saying what to do, and keeps the dead writer's record;
+    the next writer that reaches the server directly stops the INSERT."""
+    from ingest.bronze.writer import bronze_writer, record_path
+
+    lakehouse.sql(f"create table bronze.{table_name} (total bigint) using delta")
+    statement = f"insert into bronze.{table_name} select count(*) from range(0, 1000000000000) where id % 7 = 3"
+    writer = start_killed_writer(lakehouse, statement)
+    stop_timeout = 10
+
+    with SparkConnectProxy(lakehouse.settings.connect_url.removeprefix("sc://"), hang={"ReattachExecute"}) as proxy:
+        started = time.monotonic()
+        done = lakehouse.cli(
+            "load",
+            "plays",
+            env={"CONNECT_PORT": str(proxy.port), "WRITER_STOP_TIMEOUT": str(stop_timeout)},
+            timeout=120,
+        )
+        seconds = time.monotonic() - started
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert proxy.hung_calls >= 1  # the writer did wait on the stream
+    assert seconds < stop_timeout + 30  # the deadline, plus starting Python and connecting
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"error: Could not confirm that the 1 operation(s) a killed Bronze writer (pid {writer.pid}, started "
+    ), done.stderr
+    assert (
+        f"have ended: the server did not say so within {stop_timeout} s (WRITER_STOP_TIMEOUT). Nothing was written."
+        in last
+    )
+    assert last.endswith(
+        "Restart the server, which ends them (python -m spotify_analytics server stop && python -m spotify_analytics "
+        "server start), or run python -m spotify_analytics doctor --repair; then run this command again."
+    )
+    assert "Traceback" not in done.stderr
+    assert record_path(lakehouse.settings).is_file()  # the next writer must still stop what it left
+
+    with bronze_writer(lakehouse.settings) as spark:
+        rows = spark.sql(f"select count(*) from bronze.{table_name}").first()[0]
+        spark.stop()
+    assert rows == 0
+    assert not record_path(lakehouse.settings).exists()

@@ -18,6 +18,7 @@ from typing import Any
 
 from dbt.adapters.base import PythonJobHelper
 from dbt.adapters.spark_lakehouse.connections import SparkLakehouseCredentials, without_parameters
+from dbt.adapters.spark_lakehouse.outage import OutagePolicy, address_of, refuses
 from dbt.adapters.spark_lakehouse.server_check import check_connect_session
 from dbt_common.exceptions import DbtRuntimeError
 
@@ -33,15 +34,9 @@ def model_session(url: str) -> Iterator[Any]:
         session.stop()
 
 
-# pyspark's default policy retries an unreachable server for at least 10 minutes, so a model whose server died
-# waited that long; 0.25 s doubling to 10 s, eight times, gives up after about 36 s.
-DEAD_SERVER_RETRIES = {"max_retries": 8, "initial_backoff": 250, "backoff_multiplier": 2.0, "max_backoff": 10_000}
-
-
 def open_session(url: str) -> Any:
-    """A new Spark Connect session at ``url`` that gives up on a dead server within a minute, and pyspark told that
-    this process uses Spark Connect."""
-    from pyspark.sql.connect.client.retries import DefaultPolicy
+    """A new Spark Connect session at ``url`` that gives up on a dead server within the process's outage budget
+    (``outage``), and pyspark told that this process uses Spark Connect."""
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     # pyspark routes calls that take no session (pandas-on-Spark, SparkSession.getActiveSession) to Spark
@@ -51,7 +46,7 @@ def open_session(url: str) -> Any:
         session = ConnectSession.builder.remote(url).create()
     except Exception as exc:  # pyspark raises several types for a bad URL
         raise DbtRuntimeError(f"Cannot open a Spark Connect session at {without_parameters(url)}: {exc}") from exc
-    session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])
+    session.client.set_retry_policies([OutagePolicy(url)])
     return session
 
 
@@ -78,6 +73,16 @@ class SparkConnectPythonJobHelper(PythonJobHelper):
     def submit(self, compiled_code: str) -> None:
         model_name = self.parsed_model.get("unique_id", self.parsed_model.get("alias", "model"))
         code = compile(compiled_code, f"<dbt python model {model_name}>", "exec")
-        with model_session(self.credentials.spark_connect_url) as spark:
-            check_connect_session(spark, self.credentials)
-            exec(code, {"spark": spark, "__name__": "__dbt_python_model__"})
+        url = self.credentials.spark_connect_url
+        try:
+            with model_session(url) as spark:
+                check_connect_session(spark, self.credentials)
+                exec(code, {"spark": spark, "__name__": "__dbt_python_model__"})
+        except Exception as exc:
+            if not refuses(address_of(url)):
+                raise
+            raise DbtRuntimeError(
+                f"The Spark Connect server at {without_parameters(url)} stopped answering while the Python model "
+                f"{model_name} ran: start the server again and rerun dbt (nothing half-written is kept: a Delta "
+                "commit is all or nothing)"
+            ) from exc
