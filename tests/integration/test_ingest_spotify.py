@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import closed_port
 
 from ingest.config import Settings
 from ingest.spotify.auth import AuthError, authorize
@@ -378,12 +379,3 @@ def test_an_unreachable_spotify_fails_every_listeners_poll_and_the_pipeline_goes
     assert exit_code(run, recorded=True) == EXIT_POLL_FAILED
     run.results.append(replace(result, step="poll", status="lapsed", exit_code=EXIT_AUTH_LAPSED))
     assert exit_code(run, recorded=True) == EXIT_AUTH_LAPSED  # a lapse, which needs a person, outranks it
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -1,5 +1,6 @@
 """`python -m spotify_analytics pipeline` as cron runs it: one run at a time, a failing step stops the run before Gold
-and leaves the Gold tables as they were, and every step of every run lands in ops.pipeline_runs.
+and leaves the Gold tables as they were, every step of every run lands in ops.pipeline_runs, and a Spotify API that
+cannot be reached fails the listeners' polls but not the build of what landed.
 
 The overlapping runs are the session's ``real_exports_run`` (the real exports' pipeline, which test_real_exports
 checks too); this module's name sorts after it, so the run it shares is already done when it starts."""
@@ -17,6 +18,7 @@ from spotify_analytics.quality.suites import layer_suites
 STEP_NAMES = ["server", *(step.name for step in STEPS)]
 GOLD_STEPS = {"dbt_build_gold", "dbt_docs", "report"}
 EXIT_BUSY = 75
+EXIT_POLL_FAILED = 69
 
 
 def run_id_of(stdout: str) -> str:
@@ -53,7 +55,9 @@ def test_two_concurrent_runs_exactly_one_proceeds(concurrent: ScheduledRun) -> N
     assert f"exits with code {EXIT_BUSY}" in second.stderr
     assert "Step " not in second.stderr and "Pipeline run" not in second.stdout  # it ran nothing
 
-    assert concurrent.first.returncode == 0, concurrent.first.stdout[-4000:] + concurrent.first.stderr[-4000:]
+    assert concurrent.first.returncode == EXIT_POLL_FAILED, (
+        concurrent.first.stdout[-4000:] + concurrent.first.stderr[-4000:]
+    )  # built, but the polls failed (test_an_unreachable_spotify_api_fails_the_polls_but_not_the_build)
     assert concurrent.runs_added == 1  # only the first run is in the summary table
 
 
@@ -65,21 +69,45 @@ def test_run_summary_records_every_step(lakehouse: Lakehouse, concurrent: Schedu
     assert [row.step_number for row in rows] == list(range(1, len(STEP_NAMES) + 1))
     assert {row.run_status for row in rows} == {"succeeded"}
     for row in rows:
-        assert row.status in {"ok", "skipped"}, row
+        assert row.status in {"ok", "skipped", "poll_failed"}, row
         assert row.duration_seconds >= 0
         assert (row.exit_code == 0) == (row.status == "ok"), row
     by_step = {row.step: row for row in rows}
     for step in ("server", "load", "dbt_build_silver", "dbt_build_gold", "dbt_docs"):
         assert by_step[step].status == "ok", by_step[step]
+    assert (by_step["poll"].status, by_step["poll"].exit_code) == ("poll_failed", EXIT_POLL_FAILED)
     assert by_step["dbt_build_gold"].duration_seconds > 1  # real work, not a stub
     for name in STEP_NAMES:  # the printed summary has a line per step
-        assert re.search(rf"^  {name}\s+(ok|skipped)\s+\d+\.\d", concurrent.first.stdout, re.M), name
+        assert re.search(rf"^  {name}\s+(ok|skipped|poll_failed)\s+\d+\.\d", concurrent.first.stdout, re.M), name
+
+
+def test_an_unreachable_spotify_api_fails_the_polls_but_not_the_build(
+    lakehouse: Lakehouse, concurrent: ScheduledRun
+) -> None:
+    """Two listeners are authorised, and nothing answers at the API's address: each of their polls fails and is
+    named in the summary, and every step after the poll ran, so Silver and Gold hold every listener's exports."""
+    run = concurrent.first
+    assert run.returncode == EXIT_POLL_FAILED, run.stdout[-3000:] + run.stderr[-3000:]
+    assert re.search(r"^Pipeline run \S+ succeeded in \d+ s", run.stdout, re.M), run.stdout[-3000:]
+    for user_id in concurrent.polled:
+        assert re.search(
+            rf"^POLL FAILED: Polling listener {user_id} failed \(since [0-9T:-]+Z\): recently-played: "
+            r"ConnectionError after 2 attempts; the next run retries\.",
+            run.stdout,
+            re.M,
+        ), run.stdout[-3000:]
+    assert run.stdout.count("POLL FAILED:") == len(concurrent.polled)
+    listeners = set(concurrent.users.values())
+    silver = {row.user_id for row in lakehouse.sql("select distinct user_id from silver.listening_with_features")}
+    gold = {row.user_id for row in lakehouse.sql("select distinct user_id from gold.wellbeing_indicators")}
+    assert listeners - silver == set()  # every listener's exports were built, the polled ones too
+    assert set(concurrent.polled) <= gold
 
 
 def test_failing_step_stops_before_gold_and_leaves_gold_unchanged(
     lakehouse: Lakehouse, concurrent: ScheduledRun
 ) -> None:
-    assert concurrent.first.returncode == 0  # Gold exists from a good run
+    assert concurrent.first.returncode == EXIT_POLL_FAILED  # Gold exists from a run that built everything
     gold_before = gold_versions(lakehouse)
     assert gold_before, "the good run left no Gold tables"
     # A broken Bronze row: a catalog track without its id. The load's MERGE keeps it (its row_hash is
