@@ -45,7 +45,7 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
     if not port_open(settings.lakehouse_host, settings.connect_port):
         raise ServerError(
             f"No lakehouse server answers at {settings.connect_url}. "
-            "Start it with: python -m spotify_analytics server start"
+            "Start it with: python -m spotify_analytics server start (then run this command again)"
         )
     from pyspark.sql import SparkSession
     from pyspark.sql.connect.client.retries import DefaultPolicy

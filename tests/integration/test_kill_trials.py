@@ -293,13 +293,17 @@ def test_every_kill_is_recovered_exactly_by_one_plain_rerun(
 
 
 def server_death_said(trial: Trial, house: Lakehouse) -> bool:
-    """The load ended within CLIENT_GONE_WITHIN of its server's death, with exit code 1 and the one line."""
+    """The load ended within CLIENT_GONE_WITHIN of its server's death, with exit code 1 and the one line (or, killed
+    before the load had reached the server, the line that no server answers)."""
     url = house.settings.connect_url
-    return (
-        trial.client_exit.startswith("exit 1,")
-        and trial.said.startswith(f"error: The lakehouse server at {url} stopped answering while `load all` was ")
-        and trial.said.endswith(
-            "start the server again and rerun: python -m spotify_analytics server start && "
-            "python -m spotify_analytics load all"
-        )
+    died_under_it = trial.said.startswith(
+        f"error: The lakehouse server at {url} stopped answering while `load all` was "
+    ) and trial.said.endswith(
+        "start the server again and rerun: python -m spotify_analytics server start && python -m spotify_analytics "
+        "load all"
     )
+    never_reached = trial.said == (
+        f"error: No lakehouse server answers at {url}. Start it with: python -m spotify_analytics server start (then "
+        "run this command again)"
+    )
+    return trial.client_exit.startswith("exit 1,") and (died_under_it or never_reached)
