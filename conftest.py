@@ -7,6 +7,7 @@ ports and the data directory differ, so a test run never touches a developer's o
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +123,16 @@ def run_command(
         pytest.fail(
             f"{shlex.join(command)} did not end within {timeout:.0f} s; it printed:\n{printed.decode(errors='replace')}"
         )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A session stopped with SIGTERM (``timeout``, a CI runner) is interrupted as by Ctrl-C, so its fixtures stop
+    the lakehouse servers they started (each in a session of its own, which SIGTERM to pytest does not reach)."""
+    signal.signal(signal.SIGTERM, _interrupted)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

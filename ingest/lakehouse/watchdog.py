@@ -75,9 +75,18 @@ _thread: threading.Thread | None = None
 
 
 def arm(command: str, describe: Describe) -> None:
-    """Watch this process's lakehouse work from its first session on, as the command ``command``."""
+    """Watch this process's lakehouse work from its first session on, as the command ``command`` (a process that
+    runs commands one after the other, the pipeline's worker, arms it for each)."""
     global _armed
     _armed = _Armed(command, describe, time.monotonic())
+
+
+def disarm() -> None:
+    """The command has ended: nothing is watched until the next ``arm``."""
+    global _armed
+    _armed = None
+    with _lock:
+        _sessions.clear()
 
 
 @contextmanager
@@ -113,7 +122,7 @@ def watch(settings: Settings, session: "SparkSession") -> None:
         _sessions.append(session)
         if _thread is not None:
             return
-        _thread = threading.Thread(target=_watch, args=(settings, _armed), name="lakehouse-watchdog", daemon=True)
+        _thread = threading.Thread(target=_watch, args=(settings,), name="lakehouse-watchdog", daemon=True)
     _thread.start()
 
 
@@ -126,14 +135,16 @@ def refused(host: str, port: int) -> bool:
         return True
 
 
-def _watch(settings: Settings, armed: _Armed) -> None:
-    deadline = armed.started + settings.lakehouse_command_timeout
+def _watch(settings: Settings) -> None:
     down_since: float | None = None
     failed_checks = 0
     while True:
         time.sleep(CHECK_EVERY_SECONDS)
-        now = time.monotonic()
-        if now > deadline:
+        armed, now = _armed, time.monotonic()
+        if armed is None:  # between two commands
+            down_since, failed_checks = None, 0
+            continue
+        if now > armed.started + settings.lakehouse_command_timeout:
             _interrupt_sessions()
             _end(Ending("timed_out", settings, armed.command, currently_doing(), now - armed.started), armed)
         if refused(settings.lakehouse_host, settings.connect_port):

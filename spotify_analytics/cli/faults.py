@@ -40,21 +40,42 @@ FULL_BELOW_BYTES = 1 << 20  # a filesystem with less than 1 MiB free is full
 UNWATCHED = frozenset({"pipeline"})
 
 
-def run(app: Callable[[], object]) -> None:
-    """Run the command line; a lakehouse fault ends it with its one-line message and exit code 1, and so does its
-    server's death or its deadline (the watchdog)."""
-    command = shlex.join(sys.argv[1:])
-    if not UNWATCHED & set(sys.argv[1:2]):
+def run(app: Callable[..., object]) -> None:
+    """Run the command line (``python -m spotify_analytics``) and exit with the command's code."""
+    raise SystemExit(run_command(app, sys.argv[1:]))
+
+
+def run_command(app: Callable[..., object], args: list[str]) -> int:
+    """Run one command of the CLI and return its exit code; a lakehouse fault ends it with its one-line message and
+    exit code 1, and so does its server's death or its deadline (the watchdog). The pipeline's worker runs its steps
+    through this too, one after the other in one process."""
+    command = shlex.join(args)
+    if not UNWATCHED & set(args[:1]):
         watchdog.arm(command, describe_ending)
     try:
-        app()
+        app(args=args, prog_name="spotify_analytics")
+    except SystemExit as exit_:
+        return exit_code_of(exit_)
     except Exception as exc:
         message = describe(exc, data_path()) or server_gone(exc, command)
         if message is None:
             raise
         log.debug("The lakehouse fault in full", exc_info=True)
         print(f"error: {message}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
+        return 1
+    finally:
+        watchdog.disarm()
+    return 0
+
+
+def exit_code_of(exit_: SystemExit) -> int:
+    code = exit_.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr, flush=True)  # sys.exit("message"), as Python prints it
+    return 1
 
 
 def describe_ending(ending: watchdog.Ending) -> str:

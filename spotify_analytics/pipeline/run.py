@@ -2,8 +2,8 @@
 
 server up → poll → demo (a first run without data only) → load → validate Bronze → dbt build (all but Gold)
 → validate Silver → dbt build (Gold) → dbt docs generate → report. Each step is the command a user would type,
-run as a subprocess; the first failure stops the run, so Gold is only rebuilt from checked Silver. The run
-summary is printed and appended to ``ops.pipeline_runs``.
+run one after the other by one worker process (``worker``); the first failure stops the run, so Gold is only
+rebuilt from checked Silver. The run summary is printed and appended to ``ops.pipeline_runs``.
 
 Exit codes: 0 every step succeeded; 1 a step failed (or the summary
 could not be recorded); 75 another run holds the lock (nothing was done); 77 every step ran but ``poll`` found a
@@ -26,6 +26,7 @@ from ingest.spotify.poll_failures import EXIT_POLL_FAILED, current_poll_failures
 from spotify_analytics.pipeline.lock import PipelineBusy, pipeline_lock
 from spotify_analytics.pipeline.run_log import RUNS_TABLE, PipelineRun, append_run, ensure_runs_table, format_summary
 from spotify_analytics.pipeline.steps import STEPS, StepResult, not_run, run_step
+from spotify_analytics.pipeline.supervisor import Worker
 from spotify_analytics.server import process as server
 from spotify_analytics.server.process import ServerError, port_open
 
@@ -54,8 +55,9 @@ def run_pipeline(settings: Settings) -> int:
 def _run_locked(settings: Settings, run: PipelineRun) -> int:
     log.info("Pipeline run %s started", run.run_id)
     run.results.append(server_step(settings))
-    for step in STEPS:
-        run.results.append(not_run(step) if run.failed_step else run_step(step, settings))
+    with Worker(settings) as worker:
+        for step in STEPS:
+            run.results.append(not_run(step) if run.failed_step else run_step(step, settings, worker))
     print(format_summary(run), flush=True)
     print(lapse_summary(settings) + poll_failure_summary(settings), end="", flush=True)
     recorded = record(settings, run)

@@ -23,7 +23,32 @@ SUMMARY_DATASOURCE = "lakehouse_summaries"  # pandas frames summarised from a ta
 BATCH_DEFINITION = "whole_table"
 DOCS_SITE = "quality_docs"
 DEFAULT_SITE = "local_site"
-RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 5}
+# Counts only: every check's unexpected count, computed in the passes Great Expectations bundles aggregates into
+# (examples of unexpected values cost a pass over the rows per check); examples for the checks that failed.
+COUNTS_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
+EXAMPLES = {"result_format": "BASIC", "partial_unexpected_count": 5}
+_contexts: dict[Path, Any] = {}
+
+
+def shared_context(quality_dir: Path) -> Any:
+    """The context of ``quality_dir``, opened once per process (the pipeline's worker checks Bronze and Silver)."""
+    if quality_dir not in _contexts:
+        log.info("Opening the Great Expectations context in %s", quality_dir)
+        _contexts[quality_dir] = open_context(quality_dir)
+    return _contexts[quality_dir]
+
+
+def build_docs(context: Any, quality_dir: Path) -> Path | None:
+    """Build the Data Docs site once for the run's validations, made readable offline; its index."""
+    from spotify_analytics.quality import docs_assets
+
+    context.build_data_docs(site_names=[DOCS_SITE])
+    index = docs_dir(quality_dir) / "index.html"
+    if not index.is_file():
+        return None
+    pages = docs_assets.make_offline(docs_dir(quality_dir))
+    log.info("Data Docs: %d pages made offline in %s", pages, docs_dir(quality_dir))
+    return index
 
 
 def open_context(quality_dir: Path) -> Any:
@@ -86,12 +111,13 @@ def check_key(result: Any) -> tuple[str, str | None]:
     return meta["check_id"], meta.get("user_id")
 
 
-def run_checkpoint(context: Any, suite: TableSuite, dataframe: "DataFrame | pd.DataFrame") -> list[Any]:
-    """Validate ``dataframe`` against ``suite`` (the suite is rewritten from code each run) and update the
-    Data Docs. Returns Great Expectations' ExpectationValidationResult objects."""
+def run_checkpoint(
+    context: Any, suite: TableSuite, dataframe: "DataFrame | pd.DataFrame", result_format: dict[str, Any]
+) -> list[Any]:
+    """Validate ``dataframe`` against ``suite`` (the suite is rewritten from code each run); the results are stored
+    for the Data Docs (``build_docs``). Returns Great Expectations' ExpectationValidationResult objects."""
     import great_expectations as gx
     import pandas as pd
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     batches = _batch_definition(context, suite.name, summary=isinstance(dataframe, pd.DataFrame))
     definition = context.validation_definitions.add_or_update(
@@ -101,8 +127,7 @@ def run_checkpoint(context: Any, suite: TableSuite, dataframe: "DataFrame | pd.D
         gx.Checkpoint(
             name=f"{suite.layer}__{suite.name}",
             validation_definitions=[definition],
-            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE])],
-            result_format=RESULT_FORMAT,
+            result_format=result_format,
         )
     )
     result = checkpoint.run(batch_parameters={"dataframe": dataframe})

@@ -39,6 +39,7 @@ class ValidationReport:
     layer: str
     outcomes: list[Outcome] = field(default_factory=list)
     docs_index: Path | None = None
+    unchanged: list[str] = field(default_factory=list)  # suites not run again: nothing written since they passed
 
     def failures(self, severity: str) -> list[Outcome]:
         return [o for o in self.outcomes if not o.success and o.severity == severity]
@@ -55,6 +56,8 @@ class ValidationReport:
             f"{len(critical)} critical failures, {len(warnings)} warnings."
         ]
         lines += [o.summary() for o in critical + warnings]
+        if self.unchanged:
+            lines.append(f"Unchanged since their last check (its results stand): {', '.join(self.unchanged)}")
         if self.docs_index:
             lines.append(f"Data Docs: {self.docs_index}")
         lines.append("FAILED: a critical expectation failed." if critical else "PASSED.")

@@ -1,24 +1,27 @@
-"""Run a layer's suites on the lakehouse server: read each table over Spark Connect, validate it with Great
-Expectations, build offline Data Docs, append the results to quality.validation_results."""
+"""Run a layer's suites on the lakehouse server: read what each table had written since its last check over Spark
+Connect (``increments``), validate it with Great Expectations, build offline Data Docs once, append the results to
+quality.validation_results."""
 
 import datetime as dt
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest.config import Settings
 from ingest.lakehouse.watchdog import doing
-from spotify_analytics.quality import docs_assets, gx_context, history
-from spotify_analytics.quality.gate_config import load_config
+from spotify_analytics.quality import gx_context, history, increments
+from spotify_analytics.quality.gate_config import CRITICAL, load_config
 from spotify_analytics.quality.outcomes import Outcome, ValidationReport, from_gx_result, missing_table
-from spotify_analytics.quality.suites import SILVER, TableSuite, layer_suites, listener_coverage_suite
+from spotify_analytics.quality.suites import FEATURE_COVERAGE, TableSuite, layer_suites, listener_coverage_suite
 
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+
+EXAMPLES_SCOPE = "failed_checks_with_examples"
 
 
 def in_database(suite: TableSuite, database: str | None) -> TableSuite:
@@ -29,10 +32,7 @@ def in_database(suite: TableSuite, database: str | None) -> TableSuite:
 
 
 def table_frame(spark: "SparkSession", suite: TableSuite) -> "DataFrame":
-    frame = spark.table(suite.table)
-    if suite.derived_columns:
-        frame = frame.selectExpr("*", *(f"{sql} as {name}" for name, sql in suite.derived_columns.items()))
-    return frame
+    return with_derived_columns(spark.table(suite.table), suite)  # type: ignore[return-value]
 
 
 def listener_coverage(spark: "SparkSession", table: str) -> "pd.DataFrame":
@@ -57,46 +57,84 @@ def listener_coverage(spark: "SparkSession", table: str) -> "pd.DataFrame":
 def validate_suite(
     spark: "SparkSession", context: object, suite: TableSuite, frame: "DataFrame | pd.DataFrame | None" = None
 ) -> list[Outcome]:
+    """Run the suite's checks on ``frame`` (default: the whole table): counts first, in as few passes over the rows
+    as Great Expectations bundles them, then examples of the unexpected values of the checks that failed only."""
     started = time.monotonic()
+    frame = table_frame(spark, suite) if frame is None else with_derived_columns(frame, suite)
     with doing(f"checking {suite.table}"):
-        results = gx_context.run_checkpoint(context, suite, table_frame(spark, suite) if frame is None else frame)
-    checks = {(check.check_id, check.user_id): check for check in suite.checks}
-    unrun = set(checks) - {gx_context.check_key(result) for result in results}
-    if unrun:  # Great Expectations keeps one expectation per type and column: a check must never vanish silently
-        raise RuntimeError(f"{suite.name}: Great Expectations did not run {sorted(unrun, key=str)}")
+        results = gx_context.run_checkpoint(context, suite, frame, gx_context.COUNTS_ONLY)
+        checks = {(check.check_id, check.user_id): check for check in suite.checks}
+        unrun = set(checks) - {gx_context.check_key(result) for result in results}
+        if unrun:  # Great Expectations keeps one expectation per type and column: a check must never vanish silently
+            raise RuntimeError(f"{suite.name}: Great Expectations did not run {sorted(unrun, key=str)}")
+        failed = {gx_context.check_key(result)[0] for result in results if unexpected_rows(result)}
+        if failed:
+            only_failed = suite.only(failed, EXAMPLES_SCOPE)
+            examples = gx_context.run_checkpoint(context, only_failed, frame, gx_context.EXAMPLES)
+            by_key = {gx_context.check_key(result): result for result in examples}
+            results = [by_key.get(gx_context.check_key(result), result) for result in results]
     outcomes = [from_gx_result(suite.table, checks[gx_context.check_key(result)], result) for result in results]
-    failed = sum(not outcome.success for outcome in outcomes)
-    log.info("%s: %d checks, %d failed, %.1f s", suite.name, len(outcomes), failed, time.monotonic() - started)
+    log.info(
+        "%s: %d checks, %d failed, %.1f s",
+        suite.name, len(outcomes), sum(not outcome.success for outcome in outcomes), time.monotonic() - started,
+    )  # fmt: skip
     return outcomes
+
+
+def unexpected_rows(result: Any) -> bool:
+    """A check of rows that failed on some of them (an aggregate check, a share, has no rows to show)."""
+    return not result.success and bool((result.result or {}).get("unexpected_count"))
+
+
+def with_derived_columns(frame: "DataFrame | pd.DataFrame", suite: TableSuite) -> "DataFrame | pd.DataFrame":
+    if not suite.derived_columns or not hasattr(frame, "selectExpr"):
+        return frame
+    return frame.selectExpr("*", *(f"{sql} as {name}" for name, sql in suite.derived_columns.items()))
 
 
 def validate_layer(
     spark: "SparkSession", settings: Settings, layer: str, database: str | None = None
 ) -> ValidationReport:
-    """Validate every table of ``layer`` ('bronze' or 'silver'); ``database`` replaces the tables' database."""
+    """Validate every table of ``layer`` ('bronze' or 'silver'); ``database`` replaces the tables' database.
+    Each suite reads only what was written since it last passed (``increments``); one that finds nothing written
+    since is not run again. The Data Docs are built once, at the end."""
     config = load_config(settings.path(settings.quality_config))
     run_at = dt.datetime.now(dt.UTC)
     report = ValidationReport(f"{run_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}", run_at, layer)
     suites = [in_database(suite, database) for suite in layer_suites(layer, config, run_at)]
+    checked = increments.read_checked(settings.quality_path)
+    passed: list[tuple[str, increments.RowsToCheck, str]] = []
     context = None
     for suite in suites:
         if not spark.catalog.tableExists(suite.table):
             log.warning("%s does not exist: not validated", suite.table)
             report.outcomes.append(missing_table(suite, config.severity["missing_table"]))
             continue
+        checks = increments.fingerprint(suite.definition(), config)
+        rows = increments.rows_to_check(spark, suite.table, suite.stamp, checked.get(suite.name), checks)
+        if rows.unchanged:
+            log.info("%s: %s: its last checks stand", suite.name, rows.scope)
+            report.unchanged.append(suite.name)
+            continue
         if context is None:
-            log.info("Opening the Great Expectations context in %s", settings.quality_path)
-            context = gx_context.open_context(settings.quality_path)
-        report.outcomes.extend(validate_suite(spark, context, suite))
-        if layer == SILVER:
-            coverage = listener_coverage(spark, suite.table)
-            per_listener = listener_coverage_suite(suite.table, list(coverage["user_id"]), config)
-            if per_listener.checks:
-                report.outcomes.extend(validate_suite(spark, context, per_listener, coverage))
-    docs = gx_context.docs_dir(settings.quality_path)
-    if context is not None and (docs / "index.html").is_file():
-        pages = docs_assets.make_offline(docs)
-        log.info("Data Docs: %d pages made offline in %s", pages, docs)
-        report.docs_index = docs / "index.html"
+            context = gx_context.shared_context(settings.quality_path)
+        log.info("%s: checking %s", suite.name, rows.scope)
+        outcomes = validate_suite(spark, context, suite, increments.frame_of(spark, rows, suite.key, suite.stamp))
+        if suite.scope == FEATURE_COVERAGE:
+            outcomes += listener_coverage_outcomes(spark, context, suite.table, config)
+        report.outcomes.extend(outcomes)
+        if not any(not outcome.success and outcome.severity == CRITICAL for outcome in outcomes):
+            passed.append((suite.name, rows, checks))
+    if context is not None:
+        report.docs_index = gx_context.build_docs(context, settings.quality_path)
     history.append_results(spark, report)
+    for name, rows, checks in passed:
+        increments.record_checked(settings.quality_path, name, rows, checks)
     return report
+
+
+def listener_coverage_outcomes(spark: "SparkSession", context: object, table: str, config: object) -> list[Outcome]:
+    """Feature coverage per listener of Silver (a summary made on the server, checked as a small frame)."""
+    coverage = listener_coverage(spark, table)
+    per_listener = listener_coverage_suite(table, list(coverage["user_id"]), config)  # type: ignore[arg-type]
+    return validate_suite(spark, context, per_listener, coverage) if per_listener.checks else []

@@ -13,7 +13,7 @@ it into Great Expectations objects, so importing this module stays cheap. Severi
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingest.audio_features import audio_features
 from ingest.bronze.schemas import (
@@ -56,6 +56,10 @@ class TableSuite:
     # Columns added before validation (name -> Spark SQL expression), e.g. 0/1 flags whose mean is a share.
     derived_columns: dict[str, str] = field(default_factory=dict)
     scope: str = ""  # what of the table the suite checks when not its rows, e.g. "feature_coverage_per_listener"
+    # The table's key and the column its writes stamp: with both, a run reads only the keys written since the last
+    # check (``increments``); without, the whole table. Checks about the whole table (shares) have neither.
+    key: tuple[str, ...] = ()
+    stamp: str | None = None
 
     @property
     def name(self) -> str:
@@ -63,7 +67,25 @@ class TableSuite:
         return f"{self.table}.{self.scope}" if self.scope else self.table
 
     def on_table(self, table: str) -> "TableSuite":
-        return TableSuite(self.layer, table, self.checks, self.derived_columns, self.scope)
+        return replace(self, table=table)
+
+    def definition(self) -> tuple:
+        """What the suite checks, to tell whether it changed: its checks' ids, expectations, arguments and
+        severities (a bound that moves with the clock, ``not_in_future``'s, left out: it only ever widens)."""
+        return tuple(
+            (
+                c.check_id,
+                c.expectation,
+                c.severity,
+                c.user_id,
+                None if c.kind == "not_in_future" else sorted(c.kwargs.items()),
+            )
+            for c in self.checks
+        )
+
+    def only(self, check_ids: set[str], scope: str) -> "TableSuite":
+        """The suite of these checks only, under another scope (a suite of its own in Great Expectations)."""
+        return replace(self, checks=tuple(c for c in self.checks if c.check_id in check_ids), scope=scope)
 
 
 def not_null(column: str) -> Check:
@@ -168,7 +190,9 @@ def _bronze(table: BronzeTable, *timestamps: str) -> Callable[[GateConfig, dt.da
 
     def build(config: GateConfig, now: dt.datetime) -> TableSuite:
         future = [not_in_future(column, now, config.future_tolerance_minutes) for column in timestamps]
-        return TableSuite(BRONZE, table.qualified, (*declared_checks(table), *future))
+        return TableSuite(
+            BRONZE, table.qualified, (*declared_checks(table), *future), key=table.key, stamp=table.stamp.name
+        )
 
     return build
 
@@ -185,14 +209,16 @@ def _play_checks(config: GateConfig, now: dt.datetime) -> tuple[Check, ...]:
     )
 
 
+SILVER_PLAYS = "silver.listening_with_features"
+SILVER_STAMP = "built_at"  # what Silver's incremental builds stamp every row they write with
+FEATURE_COVERAGE = "feature_coverage"
+
+
 def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite:
-    flags = {"coverage_overall": "cast(feature_source is not null as double)"} | {
-        f"coverage_{source}": f"cast(coalesce(feature_source = '{source}', false) as double)"
-        for source in FEATURE_SOURCES
-    }
+    """Silver's rows: what its plays must hold, read for the plays built since the last check."""
     return TableSuite(
         SILVER,
-        "silver.listening_with_features",
+        SILVER_PLAYS,
         (
             *_play_checks(config, now),
             not_null("has_features"),
@@ -201,10 +227,20 @@ def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite
             *staged_feature_ranges(),
             accepted("source", list(LISTENING_HISTORY.column("source").accepted)),
             accepted("feature_source", FEATURE_SOURCES),
-            *(coverage_share(name, f"coverage_{name}", config) for name in TABLE_COVERAGE_SHARES),
         ),
-        flags,
+        key=("play_id",),
+        stamp=SILVER_STAMP,
     )
+
+
+def _feature_coverage(config: GateConfig, now: dt.datetime) -> TableSuite:
+    """Silver's feature coverage shares: about the whole table, so read whole (when it changed)."""
+    flags = {"coverage_overall": "cast(feature_source is not null as double)"} | {
+        f"coverage_{source}": f"cast(coalesce(feature_source = '{source}', false) as double)"
+        for source in FEATURE_SOURCES
+    }
+    checks = tuple(coverage_share(name, f"coverage_{name}", config) for name in TABLE_COVERAGE_SHARES)
+    return TableSuite(SILVER, SILVER_PLAYS, checks, flags, scope=FEATURE_COVERAGE)
 
 
 SUITE_BUILDERS = {
@@ -216,7 +252,7 @@ SUITE_BUILDERS = {
         _bronze(TRACK_FEATURES, "fetched_at"),
         _bronze(SYNTHETIC_FEATURES),
     ),
-    SILVER: (_listening_with_features,),
+    SILVER: (_listening_with_features, _feature_coverage),
 }
 
 
@@ -232,7 +268,7 @@ def with_severity(suite: TableSuite, config: GateConfig) -> TableSuite:
         )
         for c in suite.checks
     )
-    return TableSuite(suite.layer, suite.table, checks, suite.derived_columns, suite.scope)
+    return replace(suite, checks=checks)
 
 
 def layer_suites(layer: str, config: GateConfig, now: dt.datetime | None = None) -> list[TableSuite]:
