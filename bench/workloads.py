@@ -1,7 +1,10 @@
-"""The benchmark workloads W1-W4, each against the bench's own lakehouse (own data dir and ports).
+"""The benchmark workloads W0-W4, each against the bench's own lakehouse (own data dir and ports).
 
-W1  6-hourly incremental refresh: 50 new plays of an existing listener -> import-history + load + the pipeline's
-    dbt builds (Silver, then Gold).
+W0  the whole pipeline (``python -m spotify_analytics pipeline``) on a few hundred new plays of an existing listener,
+    on a warm server, broken down by step (from ``ops.pipeline_runs``).
+W1  6-hourly incremental refresh: 50 new plays of an existing listener -> import-history + the pipeline's load,
+    Silver build and Gold build, run as the pipeline runs them (one worker); and the compiled SQL of the SQL models
+    those builds ran, run directly on the server, to show what dbt adds.
 W2  full build at 1M plays (10 listeners x 100K): Bronze from generated parquet (setup, not timed), then
     ``load all`` (track features, synthetic features for the new tracks) and dbt build --full-refresh.
 W3  the same at 10M plays (100 x 100K); only on request.
@@ -20,10 +23,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.measure import PeakRss, Run, timed_calls
+from bench.measure import SUBSTEP, PeakRss, Run, timed_calls
 from ingest.config import Settings
 from spotify_analytics.pipeline.dbt import dbt_env, dbt_executable
-from spotify_analytics.pipeline.steps import STEPS
+from spotify_analytics.pipeline.steps import STEPS, run_step
+from spotify_analytics.pipeline.supervisor import Worker
 from spotify_analytics.server import process as server
 
 if TYPE_CHECKING:
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bench")
 
 PLAYS_PER_USER = 100_000
+W0_NEW_PLAYS = 400
 W1_NEW_PLAYS = 50
 # Functions of ingest.bronze.listening_history timed inside W4's load (where the load's time goes).
 LOAD_PARTS = (
@@ -40,7 +45,9 @@ LOAD_PARTS = (
 # ... and of ingest.bronze.delta inside merge_new_rows: finding its commit (the rest is the MERGE and the row count).
 MERGE_PARTS = ("_metrics_of_commit",)
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
+W0_FIRST_START = datetime(2026, 12, 1, 6, 0)  # after W1's refreshes
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
+W1_STEPS = [step for step in STEPS if step.name in ("load", "dbt_build_silver", "dbt_build_gold")]
 
 
 class NotAvailable(RuntimeError):
@@ -172,21 +179,79 @@ def full_build(bench: Bench, users: int) -> Run:
 
 
 def incremental_refresh(bench: Bench, number: int) -> Run:
-    """W1: 50 new plays of listener_000 after everything loaded so far, then load + dbt build."""
+    """W1: 50 new plays of listener_000 after everything loaded so far, then the pipeline's load, Silver and Gold
+    builds in one worker, as a scheduled run has them; then the SQL models' compiled SQL alone."""
     export = bench.work / f"w1_export_{number}"
     start = W1_FIRST_START + timedelta(hours=6 * number)
     bench.generate(
         export, "extended", 1, W1_NEW_PLAYS, bench.seed + 1000 + number, start=start.isoformat(), first_user="0"
     )
-    import_history, _, load_all = _ingester()
+    import_history, _, _ = _ingester()
 
     def body(run: Run) -> None:
         with run.step("import-history"):
             import_history([export / "listener_000"], bench.settings, user="listener_000")
-        with run.step("load all"):
-            load_all(bench.spark, bench.settings)
-        for step in PIPELINE_DBT_BUILDS:  # what the 6-hourly pipeline runs: Silver, then Gold
-            bench.dbt_build(run, step.name.replace("_", " "), *step.args[1:])
+        with Worker(bench.settings) as worker:
+            for step in W1_STEPS:
+                with run.step(step.name):
+                    result = run_step(step, bench.settings, worker, run_id=f"bench-w1-{number}")
+                if result.status != "ok":
+                    raise WorkloadFailed(f"W1 step {step.name} ended {result.status}: {result.message}")
+                if step.program == "dbt":
+                    for node, seconds in model_times(bench.settings).items():
+                        run.models[node] = run.models.get(node, 0.0) + seconds
+                    sql_alone(bench, run, step.name)
+
+    return measured(bench, body)
+
+
+def sql_alone(bench: Bench, run: Run, step: str) -> None:
+    """The compiled SQL of every SQL model the build just ran, run directly on the server (its rows computed and
+    dropped: Spark's ``noop`` writer), as a sub-step: what the build costs without dbt (nor the models' writes)."""
+    target = Path(dbt_env(bench.settings).get("DBT_TARGET_PATH", "target"))
+    target = target if target.is_absolute() else bench.settings.project_dir / target
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    compiled = []
+    for result in results:
+        if result["unique_id"].startswith("model.") and result.get("status") == "success":
+            path = result.get("compiled_path") or ""
+            sql_file = target / "compiled" / path.split("/compiled/", 1)[-1] if "/compiled/" in path else None
+            if sql_file is None:
+                package, name = result["unique_id"].split(".")[1:3]
+                matches = list((target / "compiled" / package).rglob(f"{name}.sql"))
+                sql_file = matches[0] if matches else None
+            if sql_file is not None and sql_file.is_file():
+                compiled.append(sql_file.read_text())
+    with run.step(f"{SUBSTEP}{step}: compiled SQL alone ({len(compiled)} SQL models)"):
+        for sql in compiled:
+            bench.spark.sql(sql).write.format("noop").mode("overwrite").save()
+
+
+def whole_pipeline(bench: Bench, number: int) -> Run:
+    """W0: a few hundred new plays of listener_001, then ``python -m spotify_analytics pipeline`` on the warm server,
+    each step's seconds from ops.pipeline_runs."""
+    export = bench.work / f"w0_export_{number}"
+    start = W0_FIRST_START + timedelta(hours=6 * number)
+    bench.generate(
+        export, "extended", 1, W0_NEW_PLAYS, bench.seed + 3000 + number, start=start.isoformat(), first_user="1"
+    )
+
+    def body(run: Run) -> None:
+        with run.step("import-history (setup)"):
+            bench._run_logged(
+                [sys.executable, "-m", "spotify_analytics", "import-history", "--user", "listener_001",
+                 str(export / "listener_001")],
+                f"w0-import-{number}", "import-history",
+            )  # fmt: skip
+        started = datetime.now()
+        bench._run_logged([sys.executable, "-m", "spotify_analytics", "pipeline"], f"w0-pipeline-{number}", "pipeline")
+        rows = bench.spark.sql(
+            "select step, duration_seconds from ops.pipeline_runs where run_id = (select max_by(run_id, "
+            f"run_started_at) from ops.pipeline_runs where run_started_at >= timestamp '{started:%Y-%m-%d %H:%M:%S}')"
+            " order by step_number"
+        ).collect()
+        for row in rows:
+            run.steps[row.step] = float(row.duration_seconds)
 
     return measured(bench, body)
 

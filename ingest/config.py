@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     pipeline_schedule: str = Field("0 */6 * * *", description="Cron schedule of the full pipeline.")
     poll_schedule: str = Field("*/30 * * * *", description="Cron schedule of poll (the API keeps only 50 plays).")
 
+    # Upkeep (spotify_analytics.maintenance): what the pipeline's maintain step keeps.
+    time_travel_days: int = Field(
+        7,
+        ge=7,
+        description="Days of every Delta table's history kept readable (history, restore, time travel); VACUUM "
+        "never deletes a file a version younger than this reads (7 is Delta's own floor).",
+    )
+
     # Data quality gate: severities and thresholds live in a TOML file (spotify_analytics/quality/expectations.toml).
     quality_config: Path = Field(
         Path("spotify_analytics/quality/expectations.toml"),

@@ -9,19 +9,12 @@ without losing the commits after it: it is reported, with the backup to restore 
 """
 
 import json
-import re
 from pathlib import Path
 
+from ingest.lakehouse.delta_log import CHECKPOINT, COMMIT, table_folders
 from spotify_analytics.doctor.findings import Finding
 
-COMMIT = re.compile(r"^(\d{20})\.json$")
-CHECKPOINT = re.compile(r"^(\d{20})\.checkpoint(\.\d+\.\d+)?\.parquet$")
 BROKEN_FOLDER = "_delta_log_broken"
-
-
-def table_folders(data_path: Path) -> list[Path]:
-    """Every Delta table folder under the data directory (``<data>/<database>/<table>/_delta_log``)."""
-    return sorted(log.parent for log in data_path.glob("*/*/_delta_log") if log.is_dir())
 
 
 def commit_parses(path: Path) -> bool:

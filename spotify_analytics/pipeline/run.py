@@ -57,7 +57,7 @@ def _run_locked(settings: Settings, run: PipelineRun) -> int:
     run.results.append(server_step(settings))
     with Worker(settings) as worker:
         for step in STEPS:
-            run.results.append(not_run(step) if run.failed_step else run_step(step, settings, worker))
+            run.results.append(not_run(step) if run.failed_step else run_step(step, settings, worker, run.run_id))
     print(format_summary(run), flush=True)
     print(lapse_summary(settings) + poll_failure_summary(settings), end="", flush=True)
     recorded = record(settings, run)

@@ -17,13 +17,14 @@ from typing import Literal
 from ingest.config import Settings
 from ingest.spotify.lapse import EXIT_AUTH_LAPSED
 from ingest.spotify.poll_failures import EXIT_POLL_FAILED
+from spotify_analytics.pipeline import inputs
 from spotify_analytics.pipeline.supervisor import Worker
 from spotify_analytics.server.process import answers, why_it_stopped
 
 log = logging.getLogger(__name__)
 
 GOLD_PATHS = ("path:models/gold", "path:python_models/gold")
-Status = Literal["ok", "failed", "not_run", "lapsed", "poll_failed"]
+Status = Literal["ok", "failed", "not_run", "lapsed", "poll_failed", "skipped"]
 # Exit codes of a command that did its work but met a listener's problem the summary names: the run goes on.
 GOES_ON = {EXIT_AUTH_LAPSED: "lapsed", EXIT_POLL_FAILED: "poll_failed"}
 GOES_ON_MESSAGE = {
@@ -68,6 +69,7 @@ STEPS = (
     Step("dbt_build_gold", "dbt", (*SCHEDULED_BUILD, "--select", *GOLD_PATHS)),
     Step("dbt_docs", "dbt", ("docs", "generate")),
     Step("report", "cli", ("report",)),
+    Step("maintain", "cli", ("maintain",)),
 )
 
 
@@ -86,14 +88,20 @@ def not_run(step: Step) -> StepResult:
     return StepResult(step.name, step.command_text(), "not_run", None, None, 0.0, "an earlier step failed")
 
 
-def run_step(step: Step, settings: Settings, worker: Worker | None = None) -> StepResult:
-    """Run ``step`` in the run's worker (a worker of its own when none is given) and say how it ended."""
+def run_step(step: Step, settings: Settings, worker: Worker | None = None, run_id: str = "") -> StepResult:
+    """Run ``step`` in the run's worker (a worker of its own when none is given) and say how it ended; a step whose
+    inputs are as they were when it last succeeded is skipped (``inputs``)."""
     if worker is None:
         with Worker(settings) as own:
-            return run_step(step, settings, own)
+            return run_step(step, settings, own, run_id)
     command = step.command_text()
-    log.info("Step %s: %s", step.name, command)
     started_at, started = datetime.now(UTC), time.monotonic()
+    done_by = inputs.unchanged_since(step.name, settings)
+    if done_by is not None:
+        message = f"nothing new since run {done_by}: its inputs are unchanged"
+        log.info("Step %s: %s", step.name, message)
+        return StepResult(step.name, command, "skipped", None, started_at, time.monotonic() - started, message)
+    log.info("Step %s: %s", step.name, command)
     server_was_up = answers(settings)
     exit_code, stopped_because = worker.run(step.program, step.args, server_was_up)
     seconds = time.monotonic() - started
@@ -106,4 +114,5 @@ def run_step(step: Step, settings: Settings, worker: Worker | None = None) -> St
         return StepResult(step.name, command, status, exit_code, started_at, seconds, GOES_ON_MESSAGE[status])
     if exit_code != 0:
         return StepResult(step.name, command, "failed", exit_code, started_at, seconds, f"exit code {exit_code}")
+    inputs.record_success(step.name, settings, run_id)
     return StepResult(step.name, command, "ok", 0, started_at, seconds)

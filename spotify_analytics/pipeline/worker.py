@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 
 class DbtInProcess:
     """dbt commands on one parse of the project: the first command parses (with the vars it is given; partial
-    parsing keeps that short when the project did not change), the others reuse the manifest."""
+    parsing keeps that short when the project did not change), the others reuse the manifest. A build leaves the
+    views and seeds unchanged since the last successful build as they are (``dbt_state``)."""
 
     def __init__(self) -> None:
         self._manifest: Any = None
@@ -33,17 +35,36 @@ class DbtInProcess:
         """dbt's exit code for ``args``: 0 success, 1 a node failed, 2 dbt itself failed."""
         from dbt.cli.main import dbtRunner
 
+        from ingest.config import get_settings
+        from spotify_analytics.pipeline import dbt_state
+
+        settings = get_settings()
         if self._manifest is None:
             parsed = dbtRunner().invoke(["parse", *vars_of(args)])
             if not parsed.success:
                 log.error("dbt parse failed: %s", parsed.exception)
                 return 2
             self._manifest = parsed.result
-        result = dbtRunner(manifest=self._manifest).invoke(list(args))
+        invoked = dbt_state.with_unchanged_left_out(args, settings)
+        if invoked != args:
+            log.info(
+                "Views and seeds unchanged since the last build are left as they are (%s)",
+                dbt_state.state_dir(settings),
+            )
+        result = dbtRunner(manifest=self._manifest).invoke(invoked)
         if result.exception is not None:
             log.error("dbt %s failed: %s", args[0] if args else "", result.exception)
             return 2
-        return 0 if result.success else 1
+        if not result.success:
+            return 1
+        dbt_state.keep_state(args, settings, target_path(settings))
+        return 0
+
+
+def target_path(settings: Any) -> Path:
+    """Where dbt writes its artifacts (``DBT_TARGET_PATH``, else the project's ``target``)."""
+    configured = os.environ.get("DBT_TARGET_PATH")
+    return Path(configured) if configured else settings.project_dir / "target"
 
 
 def vars_of(args: list[str]) -> list[str]:

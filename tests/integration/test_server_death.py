@@ -199,7 +199,8 @@ def test_a_killed_pipeline_takes_its_running_step_with_it(own: Lakehouse, tmp_pa
     output = tmp_path / "pipeline.out"
     pipeline = start_pipeline(own, output)
     wait_for_step(pipeline, output, "load", settle=0.5)
-    assert any("load all" in command for command in processes_of(own, besides=server.read_pid(own.settings) or -1))
+    running = processes_of(own, besides=server.read_pid(own.settings) or -1)
+    assert any("spotify_analytics.pipeline.worker" in command for command in running), running  # runs the load
 
     pipeline.kill()
     pipeline.wait()

@@ -1,0 +1,20 @@
+"""``python -m spotify_analytics maintain``: the lakehouse's upkeep, the pipeline's last step."""
+
+import typer
+
+from spotify_analytics.cli.common import lakehouse_or_exit
+
+commands = typer.Typer()
+
+
+@commands.command("maintain")
+def maintain() -> None:
+    """OPTIMIZE Delta tables that gathered many small files, VACUUM them daily keeping TIME_TRAVEL_DAYS of history
+    (docs/operations.md#upkeep). What is due is read from disk: with nothing due, no query is made."""
+    from spotify_analytics.maintenance.tables import maintain_tables
+
+    spark, settings = lakehouse_or_exit()
+    done = maintain_tables(spark, settings)
+    for upkeep in done:
+        typer.echo(upkeep.line())
+    typer.echo(f"maintain: {len(done)} table(s) had upkeep due" if done else "maintain: nothing due")

@@ -1,0 +1,139 @@
+"""What each step of the pipeline reads, as a fingerprint: a step whose inputs are as they were when it last succeeded
+has nothing to do, and the run skips it, saying so, in well under a second.
+
+Inputs are read from disk, never through the server: a Delta table is its latest commit's number (the newest file
+of its ``_delta_log``), a folder of landed files the names, sizes and times of its files, the project the same of
+its code and dbt files. A step's fingerprint is recorded once it has succeeded (as its inputs are then: a load
+changes Bronze, which it reads too), in ``<data>/state/pipeline_steps.json``; a failed step records nothing, so the
+next run runs it again.
+
+- ``demo``, ``load``: the landed files, the catalog file, Bronze, the code (never skipped while a killed Bronze
+  writer's record is left: its work must be stopped);
+- ``validate_bronze``: Bronze, the quality config, the code;
+- ``dbt_build_silver``: Bronze, the dbt project (and the code its Python models import) and the settings dbt reads
+  (``TIMEZONE``, ``ALLOW_SYNTHETIC``), the tables there are;
+- ``validate_silver``: Silver, the quality config, the code;
+- ``dbt_build_gold``: Bronze, Silver, the dbt project and its settings, the tables there are;
+- ``dbt_docs``: the dbt project and the tables there are (not their rows: the catalog is their columns), its output;
+- ``report``: Silver, Gold, the listeners' lapsed authorisations and failed polls, the code, its output.
+
+``poll`` always runs: Spotify is its input.
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.config import Settings
+from ingest.lakehouse.delta_log import LOG_FOLDER, latest_commit, table_folders
+from ingest.landing.store import read_json, write_json
+from spotify_analytics.pipeline.dbt_state import DBT_SETTINGS
+
+STATE_FILE = "pipeline_steps.json"
+CODE = ("ingest", "spotify_analytics", "pyproject.toml")
+DBT_PROJECT = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/generic", "python_models")
+ALWAYS_RUN = frozenset({"poll"})
+
+
+def state_path(settings: Settings) -> Path:
+    return settings.ingest_state_path / STATE_FILE
+
+
+def delta_versions(database_folder: Path) -> Iterator[tuple[str, int]]:
+    """(table folder, latest commit) of every Delta table in a database's folder."""
+    if database_folder.is_dir():
+        for table in sorted(database_folder.iterdir()):
+            if (table / LOG_FOLDER).is_dir():
+                yield table.name, latest_commit(table)
+
+
+def file_stats(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, int, int]]:
+    """(path, size, modification time) of every file under ``paths`` (files or folders, relative to ``root``)."""
+    for relative in paths:
+        path = root / relative
+        if path.is_file():
+            stat = path.stat()
+            yield relative, stat.st_size, stat.st_mtime_ns
+        elif path.is_dir():
+            for folder, folders, files in os.walk(path):
+                folders[:] = sorted(name for name in folders if name not in ("__pycache__", LOG_FOLDER))
+                for name in sorted(files):
+                    stat = (Path(folder) / name).stat()
+                    yield str(Path(folder) / name), stat.st_size, stat.st_mtime_ns
+
+
+def step_inputs(step: str, settings: Settings) -> object | None:
+    """What ``step`` reads, as plain data; None for a step that always runs."""
+    data, project = settings.data_path, settings.project_dir
+    if step in ALWAYS_RUN:
+        return None
+    from ingest.bronze.writer import record_path
+
+    def tables(*databases: str) -> dict[str, list[tuple[str, int]]]:
+        return {database: list(delta_versions(data / database)) for database in databases}
+
+    def files(root: Path, *paths: str) -> list[tuple[str, int, int]]:
+        return list(file_stats(root, paths))
+
+    code = files(project, *CODE)
+    quality = files(settings.project_dir, str(settings.path(settings.quality_config)))
+    dbt = (files(project, *DBT_PROJECT, *CODE), {name: os.environ.get(name) for name in DBT_SETTINGS})
+    folders = [str(folder.relative_to(data)) for folder in table_folders(data)]
+    if step in ("demo", "load"):
+        if record_path(settings).exists():
+            return None  # a killed writer's work is to be stopped: the load must run
+        catalog = files(project, str(settings.path(settings.kaggle_csv)))
+        return files(data, "landing"), catalog, tables("bronze"), code
+    if step == "validate_bronze":
+        return tables("bronze"), quality, code
+    if step == "dbt_build_silver":
+        return tables("bronze"), dbt, folders
+    if step == "validate_silver":
+        return tables("silver"), quality, code
+    if step == "dbt_build_gold":
+        return tables("bronze", "silver"), dbt, folders
+    if step == "dbt_docs":
+        target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
+        return dbt, folders, files(target, "catalog.json", "index.html")
+    if step == "report":
+        return tables("silver", "gold"), files(data, *listener_flags(data)), code, files(data, "reports")
+    return None
+
+
+def listener_flags(data: Path) -> list[str]:
+    """The files of the listeners' lapsed authorisations and failed polls (the report shows them)."""
+    from ingest.spotify.lapse import LAPSED
+    from ingest.spotify.poll_failures import POLL_FAILED
+
+    flags = (LAPSED.file_name, POLL_FAILED.file_name)
+    return sorted(str(path.relative_to(data)) for name in flags for path in data.glob(f"state/*/{name}"))
+
+
+def fingerprint(step: str, settings: Settings) -> str | None:
+    inputs = step_inputs(step, settings)
+    if inputs is None:
+        return None
+    return hashlib.sha256(json.dumps(inputs, default=str).encode()).hexdigest()[:20]
+
+
+def unchanged_since(step: str, settings: Settings) -> str | None:
+    """When ``step`` last succeeded on the inputs it has now (its run id): it has nothing to do; None otherwise."""
+    current = fingerprint(step, settings)
+    recorded = (read_json(state_path(settings), {}) or {}).get(step)
+    if current is None or not isinstance(recorded, dict) or recorded.get("inputs") != current:
+        return None
+    return str(recorded.get("run_id", "an earlier run"))
+
+
+def record_success(step: str, settings: Settings, run_id: str) -> None:
+    """``step`` succeeded: its inputs as they are now are done with."""
+    current = fingerprint(step, settings)
+    state = read_json(state_path(settings), {}) or {}
+    if current is None:
+        state.pop(step, None)
+    else:
+        state[step] = {"inputs": current, "run_id": run_id, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    write_json(state_path(settings), state)
