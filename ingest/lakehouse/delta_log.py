@@ -1,6 +1,7 @@
-"""Delta tables as their folders show them, read from disk without the server: which folders are tables, and each
-one's latest commit (a table's version; every write adds one)."""
+"""Delta tables as their folders show them, read from disk without the server: which folders are tables, each
+one's latest commit (a table's version; every write adds one) and its latest commit that may have changed rows."""
 
+import json
 import os
 import re
 from pathlib import Path
@@ -20,3 +21,29 @@ def latest_commit(table_folder: Path) -> int:
     log = table_folder / LOG_FOLDER
     names = os.listdir(log) if log.is_dir() else []
     return max((int(match[1]) for name in names if (match := COMMIT.match(name))), default=-1)
+
+
+# Commits that change no row: the upkeep's (spotify_analytics.maintenance). A table's content is as of its latest
+# commit of any other operation.
+UPKEEP_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+
+
+def commit_operation(table_folder: Path, version: int) -> str | None:
+    """The operation a commit records (its ``commitInfo``; the first line of a commit Spark writes)."""
+    try:
+        with (table_folder / LOG_FOLDER / f"{version:020d}.json").open("rb") as commit:
+            for line in commit:
+                action = json.loads(line)
+                if "commitInfo" in action:
+                    return str(action["commitInfo"].get("operation"))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def content_version(table_folder: Path) -> int:
+    """The table's latest commit that may have changed its rows (the upkeep's commits skipped)."""
+    version = latest_commit(table_folder)
+    while version > 0 and commit_operation(table_folder, version) in UPKEEP_OPERATIONS:
+        version -= 1
+    return version

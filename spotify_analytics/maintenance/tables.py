@@ -17,13 +17,13 @@ so a run with nothing due costs no query to the server.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
-from ingest.lakehouse.delta_log import latest_commit, table_folders
+from ingest.lakehouse.delta_log import UPKEEP_OPERATIONS, commit_operation, latest_commit, table_folders
 from ingest.lakehouse.watchdog import doing
 from ingest.landing.store import read_json, write_json
 
@@ -46,13 +46,15 @@ class TableUpkeep:
     files_after: int | None = None
     vacuumed: bool = False
     files_deleted: int | None = None
+    kept_days: int | None = None
 
     def line(self) -> str:
         done = []
         if self.optimized:
             done.append(f"OPTIMIZE {self.files_before} -> {self.files_after} files")
         if self.vacuumed:
-            done.append(f"VACUUM deleted {self.files_deleted} files")
+            deleted = "" if self.files_deleted is None else f" ({self.files_deleted} files deleted)"
+            done.append(f"VACUUM keeping {self.kept_days} days of history{deleted}")
         return f"{self.table}: {', '.join(done) or 'nothing due'}"
 
 
@@ -60,18 +62,31 @@ def state_path(settings: Settings) -> Path:
     return settings.ingest_state_path / STATE_FILE
 
 
-def delta_tables(settings: Settings) -> list[tuple[str, Path]]:
-    """(database.table, folder) of every Delta table under the data directory."""
-    folders = table_folders(settings.data_path)
-    return [(f"{folder.parent.name}.{folder.name}", folder) for folder in folders if folder.parent.name in DATABASES]
+class UnknownTable(ValueError):
+    """A table asked for has no Delta folder under the data directory."""
 
 
-def maintain_tables(spark: "SparkSession", settings: Settings, now: datetime | None = None) -> list[TableUpkeep]:
-    """OPTIMIZE and VACUUM what is due; one TableUpkeep per table that had something done."""
+def delta_tables(settings: Settings, only: list[str] | None = None) -> list[tuple[str, Path]]:
+    """(database.table, folder) of every Delta table of the lakehouse's databases under the data directory, or of
+    the tables ``only`` names (any database)."""
+    folders = {f"{folder.parent.name}.{folder.name}": folder for folder in table_folders(settings.data_path)}
+    if only is None:
+        return [(table, folder) for table, folder in folders.items() if folder.parent.name in DATABASES]
+    unknown = sorted(set(only) - set(folders))
+    if unknown:
+        raise UnknownTable(f"No Delta table {', '.join(unknown)} under {settings.data_path} (name it database.table)")
+    return [(table, folders[table]) for table in only]
+
+
+def maintain_tables(
+    spark: "SparkSession", settings: Settings, now: datetime | None = None, only: list[str] | None = None
+) -> list[TableUpkeep]:
+    """OPTIMIZE and VACUUM what is due (of the tables ``only`` names, else of every table); one TableUpkeep per
+    table that had something done."""
     now = now or datetime.now(UTC)
     state = read_json(state_path(settings), {}) or {}
     done = []
-    for table, folder in delta_tables(settings):
+    for table, folder in delta_tables(settings, only):
         recorded = state.setdefault(table, {})
         if not _due(recorded, folder, now) or not spark.catalog.tableExists(table):
             continue
@@ -86,7 +101,13 @@ def _due(recorded: dict, folder: Path, now: datetime) -> bool:
 
 
 def _optimize_due(recorded: dict, folder: Path) -> bool:
-    return latest_commit(folder) - int(recorded.get("optimized_at_commit", -1)) >= OPTIMIZE_AFTER_COMMITS
+    """OPTIMIZE_AFTER_COMMITS commits that wrote rows since the last OPTIMIZE (the upkeep's own do not count)."""
+    since = int(recorded.get("optimized_at_commit", -1))
+    latest = latest_commit(folder)
+    if latest - since < OPTIMIZE_AFTER_COMMITS:
+        return False
+    writes = sum(commit_operation(folder, version) not in UPKEEP_OPERATIONS for version in range(since + 1, latest + 1))
+    return writes >= OPTIMIZE_AFTER_COMMITS
 
 
 def _vacuum_due(recorded: dict, now: datetime) -> bool:
@@ -103,17 +124,25 @@ def _upkeep(
             before = _files(spark, table)
             if before > _partitions(spark, table):
                 spark.sql(f"optimize {table}")
-                upkeep = TableUpkeep(table, True, before, _files(spark, table))
+                upkeep = replace(upkeep, optimized=True, files_before=before, files_after=_files(spark, table))
         recorded["optimized_at_commit"] = latest_commit(folder)
     if _vacuum_due(recorded, now):
         with doing(f"vacuuming {table}"):
-            hours = settings.time_travel_days * 24
-            deleted = spark.sql(f"vacuum {table} retain {hours} hours").count()
-        upkeep = TableUpkeep(table, upkeep.optimized, upkeep.files_before, upkeep.files_after, True, deleted)
+            spark.sql(f"vacuum {table} retain {settings.time_travel_days * 24} hours").collect()
+        deleted = _vacuumed_files(spark, table)
+        upkeep = replace(upkeep, vacuumed=True, files_deleted=deleted, kept_days=settings.time_travel_days)
         recorded["vacuumed_at"] = now.isoformat(timespec="seconds")
     if upkeep.optimized or upkeep.vacuumed:
         log.info("%s", upkeep.line())
     return upkeep
+
+
+def _vacuumed_files(spark: "SparkSession", table: str) -> int | None:
+    """How many files the VACUUM just made deleted (its VACUUM END commit says; None when it recorded none)."""
+    latest = spark.sql(f"describe history {table} limit 1").first()
+    if latest is None or latest["operation"] != "VACUUM END":
+        return None
+    return int((latest["operationMetrics"] or {}).get("numDeletedFiles", 0))
 
 
 def _files(spark: "SparkSession", table: str) -> int:

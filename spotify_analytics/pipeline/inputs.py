@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.config import Settings
-from ingest.lakehouse.delta_log import LOG_FOLDER, latest_commit, table_folders
+from ingest.lakehouse.delta_log import LOG_FOLDER, content_version, table_folders
 from ingest.landing.store import read_json, write_json
 from spotify_analytics.pipeline.dbt_state import DBT_SETTINGS
 
@@ -43,11 +43,12 @@ def state_path(settings: Settings) -> Path:
 
 
 def delta_versions(database_folder: Path) -> Iterator[tuple[str, int]]:
-    """(table folder, latest commit) of every Delta table in a database's folder."""
+    """(table folder, latest commit that may have changed rows) of every Delta table in a database's folder: the
+    upkeep's OPTIMIZE and VACUUM leave a step's inputs as they were."""
     if database_folder.is_dir():
         for table in sorted(database_folder.iterdir()):
             if (table / LOG_FOLDER).is_dir():
-                yield table.name, latest_commit(table)
+                yield table.name, content_version(table)
 
 
 def file_stats(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, int, int]]:
@@ -82,6 +83,11 @@ def step_inputs(step: str, settings: Settings) -> object | None:
     quality = files(settings.project_dir, str(settings.path(settings.quality_config)))
     dbt = (files(project, *DBT_PROJECT, *CODE), {name: os.environ.get(name) for name in DBT_SETTINGS})
     folders = [str(folder.relative_to(data)) for folder in table_folders(data)]
+
+    def own(*databases: str) -> list[str]:
+        """The tables there are in the databases a step writes (one dropped by hand is built again)."""
+        return [folder for folder in folders if folder.split("/")[0] in databases]
+
     if step in ("demo", "load"):
         if record_path(settings).exists():
             return None  # a killed writer's work is to be stopped: the load must run
@@ -90,11 +96,11 @@ def step_inputs(step: str, settings: Settings) -> object | None:
     if step == "validate_bronze":
         return tables("bronze"), quality, code
     if step == "dbt_build_silver":
-        return tables("bronze"), dbt, folders
+        return tables("bronze"), dbt, own("staging", "intermediate", "seeds", "silver")
     if step == "validate_silver":
         return tables("silver"), quality, code
     if step == "dbt_build_gold":
-        return tables("bronze", "silver"), dbt, folders
+        return tables("bronze", "silver"), dbt, own("gold")
     if step == "dbt_docs":
         target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
         return dbt, folders, files(target, "catalog.json", "index.html")

@@ -7,7 +7,8 @@ check are those of the keys written since: their own values (not null, ranges, a
 and their keys' uniqueness (a duplicate involves a key written since, as the rows before were checked unique). So
 the checks read the rows stamped after the last check and the older rows that share a key with one of them (a
 semi-join on the new keys). Any other commit since (an UPDATE, a
-DELETE, a RESTORE, a rebuild, a first check, a failed one) has the whole table read. A table with no commit since
+DELETE, a RESTORE, a rebuild, a first check, a failed one) has the whole table read; the upkeep's (OPTIMIZE,
+VACUUM) change no row and are passed over. A table with no commit since
 is not read at all. Checks about the whole table (feature coverage shares) read it whole, always.
 
 Where each table was last checked lives in ``<data>/quality/checked.json``: its Delta version and the latest stamp
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest.lakehouse.delta_log import UPKEEP_OPERATIONS
 from ingest.landing.store import read_json, write_json
 
 if TYPE_CHECKING:
@@ -94,7 +96,7 @@ def rows_to_check(
     if stamp is None or checked is None or checked.version > version:
         return RowsToCheck(table, version, latest, None, unchanged=False)
     since = spark.sql(f"describe history {table} limit {version - checked.version}").collect()
-    other = sorted({row["operation"] for row in since} - STAMPING_OPERATIONS)
+    other = sorted({row["operation"] for row in since} - STAMPING_OPERATIONS - UPKEEP_OPERATIONS)
     if other:
         log.info("%s: %s since its last check: checking the whole table", table, ", ".join(other))
         return RowsToCheck(table, version, latest, None, unchanged=False)

@@ -1,0 +1,82 @@
+"""The pipeline's upkeep (``maintain``): a table that gathered many small files is compacted, and VACUUM never removes
+a version within the promised retention (TIME_TRAVEL_DAYS, never under Delta's 7 days); with nothing due, nothing is
+done. On a table of its own in a database of its own of the session's lakehouse (``maintain TABLE`` keeps to it).
+"""
+
+import json
+
+import pytest
+from conftest import Lakehouse
+
+from spotify_analytics.maintenance.tables import OPTIMIZE_AFTER_COMMITS, state_path
+from spotify_analytics.server.command import DATA_DIR_CONF
+
+DATABASE = "maintenance_test"
+TABLE = f"{DATABASE}.small_files"
+COMMITS = OPTIMIZE_AFTER_COMMITS + 4  # one file each: a refresh's small MERGE, many times over
+
+
+@pytest.fixture(scope="module")
+def small_files(lakehouse: Lakehouse) -> Lakehouse:
+    """A table of COMMITS appends of one row each (version 0 creates it): COMMITS files."""
+    lakehouse.sql(f"drop database if exists {DATABASE} cascade")
+    lakehouse.sql(f"create database {DATABASE} location '${{{DATA_DIR_CONF}}}/{DATABASE}'")
+    lakehouse.sql(f"create table {TABLE} (n int, label string) using delta")
+    for n in range(COMMITS):
+        lakehouse.sql(f"insert into {TABLE} values ({n}, 'row {n}')")
+    yield lakehouse
+    lakehouse.sql(f"drop database if exists {DATABASE} cascade")
+
+
+def files(lakehouse: Lakehouse) -> int:
+    return lakehouse.sql(f"describe detail {TABLE}")[0].numFiles
+
+
+def rows_at(lakehouse: Lakehouse, version: int) -> list[tuple[int, str]]:
+    return sorted(tuple(row) for row in lakehouse.sql(f"select n, label from {TABLE} version as of {version}"))
+
+
+def test_many_small_files_are_compacted_and_every_version_stays_readable(small_files: Lakehouse) -> None:
+    before = files(small_files)
+    assert before == COMMITS
+
+    done = small_files.cli("maintain", TABLE, timeout=300)
+
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    expected = f"{TABLE}: OPTIMIZE {COMMITS} -> 1 files, VACUUM keeping 7 days of history (0 files deleted)"
+    assert expected in done.stdout, done.stdout
+    assert files(small_files) == 1
+    history = {row.operation: row.version for row in small_files.sql(f"describe history {TABLE}")}
+    latest = history["OPTIMIZE"]
+    assert history["VACUUM END"] > latest  # the VACUUM came after
+    # VACUUM kept TIME_TRAVEL_DAYS (7) of history: every version since the table's creation still reads, each with the
+    # rows appended up to it (by hand: version v holds the rows 0 .. v-1; the OPTIMIZE adds a version, same rows).
+    for version in range(1, latest):
+        assert rows_at(small_files, version) == [(n, f"row {n}") for n in range(version)]
+    assert rows_at(small_files, latest) == rows_at(small_files, latest - 1)
+    recorded = json.loads(state_path(small_files.settings).read_text())[TABLE]
+    assert recorded["optimized_at_commit"] == latest
+
+
+def test_nothing_due_is_said_and_nothing_is_done(small_files: Lakehouse) -> None:
+    version = small_files.sql(f"describe history {TABLE} limit 1")[0].version
+
+    again = small_files.cli("maintain", TABLE, timeout=300)
+
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert again.stdout.strip().endswith("maintain: nothing due"), again.stdout
+    assert small_files.sql(f"describe history {TABLE} limit 1")[0].version == version
+
+
+def test_a_retention_under_the_time_travel_floor_is_refused(small_files: Lakehouse) -> None:
+    refused = small_files.cli("maintain", TABLE, env={"TIME_TRAVEL_DAYS": "1"}, timeout=120)
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "TIME_TRAVEL_DAYS: Input should be greater than or equal to 7" in refused.stderr
+
+
+def test_an_unknown_table_is_named(small_files: Lakehouse) -> None:
+    unknown = small_files.cli("maintain", f"{DATABASE}.no_such_table", timeout=120)
+
+    assert unknown.returncode == 1
+    assert f"error: No Delta table {DATABASE}.no_such_table under {small_files.settings.data_path}" in unknown.stderr
