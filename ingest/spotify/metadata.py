@@ -1,9 +1,11 @@
 """Track metadata and audio features, one id at a time (batch endpoints are gone), cached on disk.
 
 Cache: ``landing/api/metadata/tracks/<id>.json`` and ``.../audio_features/<id>.json`` (write once), so an id
-is fetched at most once ever. Ids whose track object already arrived in a recently-played payload are not
-fetched. ``audio-features`` answers 403 for apps created after Nov 2024: the first 403 is remembered in
-``state/audio_features_forbidden.json`` and the endpoint is not asked again for AUDIO_FEATURES_RETRY_AFTER.
+is fetched at most once ever. ``poll`` writes the track objects of each page it lands into the track cache, so ids
+whose track object already arrived in a recently-played payload are not fetched, and the cache is the index of
+every landed track (listing it is cheap; parsing every landed page on every poll was not). ``audio-features``
+answers 403 for apps created after Nov 2024: the first 403 is remembered in ``state/audio_features_forbidden.json``
+and the endpoint is not asked again for AUDIO_FEATURES_RETRY_AFTER.
 """
 
 import logging
@@ -18,7 +20,7 @@ from ingest.config import Settings
 from ingest.landing.store import landed_files, private_dir, read_json, write_json, write_once
 from ingest.resource import Resource
 from ingest.spotify.client import call
-from ingest.spotify.recently_played import landed_pages, page_track_ids
+from ingest.spotify.recently_played import landed_pages, page_items
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,38 @@ def audio_features_forbidden(settings: Settings) -> bool:
     return since is not None and time.time() - since < settings.audio_features_retry_after
 
 
+def cache_page_tracks(settings: Settings, items: list[dict]) -> int:
+    """The track objects of a recently-played page into the track cache (a play's payload carries the full
+    object): the cache is then the one index of landed tracks, read by listing it, never by parsing every page."""
+    folder = metadata_dir(settings) / TRACKS.name
+    return sum(
+        write_once(folder / f"{track['id']}.json", orjson.dumps(track))
+        for track in (item.get("track") or {} for item in items)
+        if track.get("id")
+    )
+
+
+def _pages_cached(settings: Settings) -> Path:
+    return private_dir(settings.ingest_state_path) / "pages_tracks_cached.json"
+
+
+def cached_track_ids(settings: Settings) -> set[str]:
+    """Ids whose track object is landed: the track cache, after the tracks of every landed page not read yet (one
+    poll did not land itself, or one landed by an earlier version) are put into it."""
+    api = settings.landing_path / "api"
+    done = set(read_json(_pages_cached(settings), []) or [])
+    pages = {str(page.relative_to(api)): page for page in landed_pages(settings)}
+    new = sorted(set(pages) - done)
+    for name in new:
+        cache_page_tracks(settings, page_items(pages[name]))
+    if new:
+        write_json(_pages_cached(settings), sorted(done | set(new)), mode=0o600)
+    return {path.stem for path in landed_files(metadata_dir(settings) / TRACKS.name)}
+
+
 def known_track_ids(settings: Settings) -> set[str]:
-    """Ids whose track object is already landed (a recently-played payload or the track cache)."""
-    known = {p.stem for p in landed_files(metadata_dir(settings) / TRACKS.name)}
-    return known | set(page_track_ids(landed_pages(settings)))
+    """Ids whose track object is already landed (the track cache)."""
+    return cached_track_ids(settings)
 
 
 def fetch_metadata(settings: Settings, client: spotipy.Spotify, track_ids: list[str]) -> MetadataResult:

@@ -26,7 +26,7 @@ from ingest.spotify.client import (
     spotify_client,
 )
 from ingest.spotify.lapse import clear_lapse, recording_lapse
-from ingest.spotify.metadata import fetch_metadata
+from ingest.spotify.metadata import cache_page_tracks, fetch_metadata
 from ingest.spotify.poll_failures import POLL_FAILED
 from ingest.spotify.recently_played import RECENTLY_PLAYED, api_landing_dir
 from ingest.spotify.users import listeners_with_tokens, pseudonymous_user_id, user_state_dir
@@ -124,6 +124,7 @@ def _poll(settings: Settings, user_id: str) -> PollResult:
             gap["oldest_play_ms"],
             gap["previous_cursor_ms"],
         )
+    cache_page_tracks(settings, items)
     if items:
         newest = max(played_at_ms(item["played_at"]) for item in items)
         write_json(_cursor_file(settings, user_id), {RECENTLY_PLAYED.cursor: newest, "updated_at": stamp}, mode=0o600)

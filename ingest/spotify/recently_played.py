@@ -5,7 +5,6 @@ Each API response lands whole, in an envelope (``user_id``, ``fetched_at``, ``re
 fetch read them.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -34,9 +33,3 @@ def landed_pages(settings: Settings) -> list[Path]:
 
 def page_items(path: Path) -> list[dict]:
     return (orjson.loads(path.read_bytes()).get("response") or {}).get("items") or []
-
-
-def page_track_ids(paths: list[Path]) -> Iterator[str]:
-    """The track ids of the plays on these pages."""
-    for path in paths:
-        yield from (item["track"]["id"] for item in page_items(path) if (item.get("track") or {}).get("id"))
