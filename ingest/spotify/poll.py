@@ -1,7 +1,8 @@
 """``poll``: recently-played plays since the stored ``after`` cursor, landed raw; no JVM.
 
-Each API response lands as ``landing/api/<user_id>/recently_played/<fetched_at>.json`` (write once, atomic)
-before the cursor moves, so a crash at any point loses nothing: the next poll asks again and ``load``
+Each API response with plays lands as ``landing/api/<user_id>/recently_played/<fetched_at>.json`` (write once,
+atomic) before the cursor moves, so a crash at any point loses nothing (a response without plays lands nothing:
+most polls find none, and each would be a file for every 30 minutes of a study): the next poll asks again and ``load``
 dedupes by ``play_id``. Spotify keeps only the last 50 plays: when a full page's oldest play is newer than
 the previous cursor, plays in between are lost; that gap is logged and recorded under ``landing/api/<user_id>/gaps``.
 Without CLIENT_ID/CLIENT_SECRET poll is skipped; with them, tokens that cannot be used unattended raise
@@ -112,6 +113,8 @@ def _poll(settings: Settings, user_id: str) -> PollResult:
     fetched_at = datetime.now(UTC)
     stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
     items = response.get("items") or []
+    if not items:  # no play since the cursor: nothing to land (a poll every 30 minutes mostly finds none)
+        return PollResult("polled", plays=0)
     landing = api_landing_dir(settings, user_id)
     envelope = {"user_id": user_id, "fetched_at": fetched_at.isoformat(), "request": params, "response": response}
     write_once(landing / RECENTLY_PLAYED.name / f"{stamp}.json", _dumps(envelope))

@@ -112,6 +112,7 @@ def test_poll_overlap_cursor_and_gap(tmp_path, fake):
     add_plays(fake, 0, 10)
     assert poll(settings, user_id).plays == 10
     assert poll(settings, user_id).plays == 0  # the cursor moved: nothing new
+    assert len(list((settings.landing_path / "api" / user_id / "recently_played").glob("*.json"))) == 1  # no empty page
     add_plays(fake, 10, 5)
     assert poll(settings, user_id).plays == 5
     times = landed_play_times(settings, user_id)
