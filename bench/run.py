@@ -33,6 +33,7 @@ TARGETS = {
     "W2": ("wall", 60.0, "<= 60 s"),
     "W3": ("w3", 6.0, "<= 6 x W2"),
     "W4": ("rate", 20000.0, ">= 20,000 plays/s"),
+    "W5": ("w5", 1.1, "<= 1.1 x W1"),
 }
 SERVER_RSS_TARGET = {"W2": 2.5 * GiB, "W3": 4 * 10**9}  # peak server RSS over the workload (issue 31)
 DESCRIPTIONS = {
@@ -41,6 +42,7 @@ DESCRIPTIONS = {
     "W2": "full build, 1M plays (10 x 100K): load all (features) + dbt build --full-refresh",
     "W3": "full build, 10M plays (100 x 100K): load all (features) + dbt build --full-refresh",
     "W4": "import 100K-play extended export + load into Bronze",
+    "W5": "W1 on the lakehouse aged by a year of 6-hourly refreshes (1,460 small commits on each table a refresh writes)",
 }
 
 log = logging.getLogger("bench")
@@ -81,6 +83,7 @@ class Result:
     steps: dict[str, float] = field(default_factory=dict)
     models: dict[str, float] = field(default_factory=dict)
     met: bool | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def summarise(workload: str, runs: list, timed_steps: list[str] | None = None) -> Result:
@@ -106,6 +109,8 @@ def judge(result: Result, results: dict[str, Result]) -> None:
         result.met = result.wall <= target
     elif kind == "rate":
         result.met = (result.plays_per_second or 0) >= target
+    elif kind == "w5" and "W1" in results and results["W1"].wall:
+        result.met = result.wall <= target * results["W1"].wall
     elif "W2" in results and results["W2"].wall:
         result.met = result.wall <= target * results["W2"].wall
     if result.server_peak > SERVER_RSS_TARGET.get(result.workload, float("inf")):
@@ -119,6 +124,7 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
         Bench,
         NotAvailable,
         WorkloadFailed,
+        aged_refresh,
         full_build,
         import_throughput,
         incremental_refresh,
@@ -146,6 +152,7 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
             ("W1", lambda: [incremental_refresh(bench, n) for n in range(args.runs)]),
             ("W0", lambda: [whole_pipeline(bench, n) for n in range(args.runs)]),
             ("W4", lambda: [import_throughput(bench, n) for n in range(args.runs)]),
+            ("W5", lambda: aged_refresh(bench, args.runs, args.refreshes)),
             ("W3", lambda: [full_build(bench, 100)]),
         ]
         for name, body in plan:
@@ -161,7 +168,11 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
                 results[name] = Result(name, status=f"failed: {exc}")
                 log.error("%s failed: %s", name, exc)
                 continue
-            if name == "W4":
+            if name == "W5":
+                runs, notes = outcome
+                result = summarise(name, runs)
+                result.notes = notes
+            elif name == "W4":
                 result = summarise(name, [run for run, _ in outcome])
                 plays = statistics.median(plays for _, plays in outcome)
                 result.plays_per_second = plays / result.wall if result.wall else None
@@ -187,7 +198,7 @@ def format_table(results: dict[str, Result], load_before: str, load_after: str) 
         f"{'workload':<9}{'runs':>5}{'wall (median)':>15}{'plays/s':>10}{'server RSS':>12}{'client RSS':>12}  target"
     )
     lines = [header, "-" * len(header)]
-    for name in ("W0", "W1", "W2", "W3", "W4"):
+    for name in ("W0", "W1", "W2", "W3", "W4", "W5"):
         result = results.get(name)
         if result is None:
             continue
@@ -206,6 +217,7 @@ def format_table(results: dict[str, Result], load_before: str, load_after: str) 
         top = sorted(result.models.items(), key=lambda item: -item[1])[:6]
         if top:
             lines.append(f"{'':<9}dbt nodes: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in top))
+        lines += [f"{'':<9}{note}" for note in result.notes]
     lines.append(f"{DESCRIPTIONS_LINE}")
     lines.append(f"machine load (uptime) before: {load_before}; after: {load_after}")
     return "\n".join(lines)
@@ -251,7 +263,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--with-10m", action="store_true", help="Also run W3 (10M plays; long).")
     parser.add_argument("--runs", type=int, default=3, help="Runs of the short workloads (W1, W4); median shown.")
-    parser.add_argument("--only", default="W0,W1,W2,W3,W4", help="Comma-separated workloads to run.")
+    parser.add_argument("--only", default="W0,W1,W2,W3,W4,W5", help="Comma-separated workloads to run.")
+    parser.add_argument("--refreshes", type=int, default=1460, help="W5's aging: refreshes made (a year: 1,460).")
     parser.add_argument(
         "--plays-per-user", type=int, default=100_000, help="Scale (W2 = 10 listeners, W3 = 100); for smoke runs."
     )

@@ -9,6 +9,7 @@ W2  full build at 1M plays (10 listeners x 100K): Bronze from generated parquet 
     ``load all`` (track features, synthetic features for the new tracks) and dbt build --full-refresh.
 W3  the same at 10M plays (100 x 100K); only on request.
 W4  export import throughput: a generated 100,000-play extended export -> import-history + load into Bronze.
+W5  a year of 6-hourly refreshes made on the lakehouse (``bench.aging``), then W1 on it, against W1 before.
 
 A workload whose code has not landed (an import fails) or whose build fails is reported as such, never faked.
 """
@@ -288,3 +289,22 @@ def import_throughput(bench: Bench, number: int) -> tuple[Run, int]:
             f"W4 expected {bench.plays_per_user} new plays in Bronze, the load inserted {loaded['inserted']}"
         )
     return run, loaded["inserted"]
+
+
+def aged_refresh(bench: Bench, runs: int, refreshes: int) -> tuple[list[Run], list[str]]:
+    """W5: the lakehouse aged by ``refreshes`` refreshes (``bench.aging``), then W1 ``runs`` times on it. Returns the
+    W1 runs and what the aging did (files per table and the data directory's size before and after)."""
+    from bench.aging import age
+
+    aging = age(bench, refreshes)
+    notes = [
+        f"aged by {aging.refreshes} refreshes in {aging.seconds:.0f} s; data directory "
+        f"{aging.bytes_before / 2**20:,.0f} MiB -> {aging.bytes_after / 2**20:,.0f} MiB",
+        "files per table (before -> after): "
+        + ", ".join(
+            f"{table} {aging.files_before[table]} -> {aging.files_after[table]}" for table in aging.files_after
+        ),
+        f"OPTIMIZE runs during the aging: {len(aging.upkeep)}; VACUUM deleted nothing within the sitting (its 7-day "
+        "retention counts real time)",
+    ]
+    return [incremental_refresh(bench, 100 + number) for number in range(runs)], notes

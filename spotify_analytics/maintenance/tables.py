@@ -3,9 +3,10 @@ log entry per refresh (1,460 a year at one refresh every 6 hours). Left alone, r
 
 For every Delta table under the data directory (Bronze, staging, Silver, Gold, quality, ops):
 
-- **OPTIMIZE** (bin-packing small files into large ones) once ``OPTIMIZE_AFTER_COMMITS`` commits have been made since
-  the last one and the table holds more than one file per partition, i.e. about every four days of 6-hourly refreshes;
-- **VACUUM** (deleting the data files no version younger than the retention reads) once a day, keeping
+- **OPTIMIZE** (bin-packing small files into large ones) once ``OPTIMIZE_AFTER_COMMITS`` commits that wrote rows have
+  been made since the last one and the table holds more than one file per partition, i.e. about every eight days of
+  6-hourly refreshes;
+- **VACUUM** (deleting the data files no version younger than the retention reads) once a week, keeping
   ``TIME_TRAVEL_DAYS`` days (7 by default, Delta's own floor): every version of the last week stays readable for
   ``history``/``restore`` and Delta's time travel, and never less;
 - **log checkpoints** are Delta's own: a checkpoint every 10 commits (``delta.checkpointInterval``), and log entries
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATABASES = ("bronze", "staging", "intermediate", "silver", "gold", "quality", "ops", "seeds")
-OPTIMIZE_AFTER_COMMITS = 16
-VACUUM_EVERY = timedelta(hours=24)
+OPTIMIZE_AFTER_COMMITS = 32
+VACUUM_EVERY = timedelta(days=7)
 STATE_FILE = "maintenance.json"
 
 
