@@ -42,7 +42,7 @@ DESCRIPTIONS = {
     "W2": "full build, 1M plays (10 x 100K): load all (features) + dbt build --full-refresh",
     "W3": "full build, 10M plays (100 x 100K): load all (features) + dbt build --full-refresh",
     "W4": "import 100K-play extended export + load into Bronze",
-    "W5": "W1 on the lakehouse aged by a year of 6-hourly refreshes (1,460 small commits on each table a refresh writes)",
+    "W5": "W1 on the lakehouse aged by a year of 6-hourly refreshes (1,460 small commits per table a refresh writes)",
 }
 
 log = logging.getLogger("bench")
