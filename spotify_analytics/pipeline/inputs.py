@@ -42,13 +42,20 @@ def state_path(settings: Settings) -> Path:
     return settings.ingest_state_path / STATE_FILE
 
 
-def delta_versions(database_folder: Path) -> Iterator[tuple[str, int]]:
-    """(table folder, latest commit that may have changed rows) of every Delta table in a database's folder: the
-    upkeep's OPTIMIZE and VACUUM leave a step's inputs as they were."""
+def delta_versions(database_folder: Path) -> Iterator[tuple[str, int, int, int]]:
+    """(table folder, latest commit that may have changed rows, its commit file's size and time) of every Delta table
+    in a database's folder: the upkeep's OPTIMIZE and VACUUM leave a step's inputs as they were, a commit file cut
+    short or replaced does not."""
     if database_folder.is_dir():
         for table in sorted(database_folder.iterdir()):
             if (table / LOG_FOLDER).is_dir():
-                yield table.name, content_version(table)
+                version = content_version(table)
+                try:
+                    stat = (table / LOG_FOLDER / f"{version:020d}.json").stat()
+                except OSError:
+                    yield table.name, version, -1, -1
+                    continue
+                yield table.name, version, stat.st_size, stat.st_mtime_ns
 
 
 def file_stats(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, int, int]]:
@@ -73,7 +80,7 @@ def step_inputs(step: str, settings: Settings) -> object | None:
         return None
     from ingest.bronze.writer import record_path
 
-    def tables(*databases: str) -> dict[str, list[tuple[str, int]]]:
+    def tables(*databases: str) -> dict[str, list[tuple[str, int, int, int]]]:
         return {database: list(delta_versions(data / database)) for database in databases}
 
     def files(root: Path, *paths: str) -> list[tuple[str, int, int]]:
