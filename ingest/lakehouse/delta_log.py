@@ -4,6 +4,7 @@ one's latest commit (a table's version; every write adds one) and its latest com
 import json
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 LOG_FOLDER = "_delta_log"
@@ -28,17 +29,28 @@ def latest_commit(table_folder: Path) -> int:
 UPKEEP_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
 
 
-def commit_operation(table_folder: Path, version: int) -> str | None:
-    """The operation a commit records (its ``commitInfo``; the first line of a commit Spark writes)."""
+def commit_info(table_folder: Path, version: int) -> dict:
+    """A commit's ``commitInfo`` (the first line of a commit Spark writes); {} when it has none or is gone."""
     try:
         with (table_folder / LOG_FOLDER / f"{version:020d}.json").open("rb") as commit:
             for line in commit:
                 action = json.loads(line)
                 if "commitInfo" in action:
-                    return str(action["commitInfo"].get("operation"))
+                    return dict(action["commitInfo"])
     except (OSError, ValueError):
-        return None
-    return None
+        return {}
+    return {}
+
+
+def commit_operation(table_folder: Path, version: int) -> str | None:
+    """The operation a commit records."""
+    return commit_info(table_folder, version).get("operation")
+
+
+def created_at(table_folder: Path) -> datetime | None:
+    """When the table's first commit was made; None when its log no longer holds it (a table that old)."""
+    timestamp = commit_info(table_folder, 0).get("timestamp")
+    return datetime.fromtimestamp(timestamp / 1000, tz=UTC) if isinstance(timestamp, int) else None
 
 
 def content_version(table_folder: Path) -> int:

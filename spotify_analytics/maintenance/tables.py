@@ -6,7 +6,8 @@ For every Delta table under the data directory (Bronze, staging, Silver, Gold, q
 - **OPTIMIZE** (bin-packing small files into large ones) once ``OPTIMIZE_AFTER_COMMITS`` commits that wrote rows have
   been made since the last one and the table holds more than one file per partition, i.e. about every eight days of
   6-hourly refreshes;
-- **VACUUM** (deleting the data files no version younger than the retention reads) once a week, keeping
+- **VACUUM** (deleting the data files no version younger than the retention reads) once a week on a table older
+  than the retention (a younger one has nothing to delete), keeping
   ``TIME_TRAVEL_DAYS`` days (7 by default, Delta's own floor): every version of the last week stays readable for
   ``history``/``restore`` and Delta's time travel, and never less;
 - **log checkpoints** are Delta's own: a checkpoint every 10 commits (``delta.checkpointInterval``), and log entries
@@ -24,7 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
-from ingest.lakehouse.delta_log import UPKEEP_OPERATIONS, commit_operation, latest_commit, table_folders
+from ingest.lakehouse.delta_log import (
+    UPKEEP_OPERATIONS,
+    commit_operation,
+    created_at,
+    latest_commit,
+    table_folders,
+)
 from ingest.lakehouse.watchdog import doing
 from ingest.landing.store import read_json, write_json
 
@@ -85,11 +92,12 @@ def maintain_tables(
     """OPTIMIZE and VACUUM what is due (of the tables ``only`` names, else of every table); one TableUpkeep per
     table that had something done."""
     now = now or datetime.now(UTC)
+    retention = timedelta(days=settings.time_travel_days)
     state = read_json(state_path(settings), {}) or {}
     done = []
     for table, folder in delta_tables(settings, only):
         recorded = state.setdefault(table, {})
-        if not _due(recorded, folder, now) or not spark.catalog.tableExists(table):
+        if not _due(recorded, folder, now, retention) or not spark.catalog.tableExists(table):
             continue
         upkeep = _upkeep(spark, settings, table, folder, recorded, now)
         write_json(state_path(settings), state)
@@ -97,8 +105,8 @@ def maintain_tables(
     return done
 
 
-def _due(recorded: dict, folder: Path, now: datetime) -> bool:
-    return _optimize_due(recorded, folder) or _vacuum_due(recorded, now)
+def _due(recorded: dict, folder: Path, now: datetime, retention: timedelta) -> bool:
+    return _optimize_due(recorded, folder) or _vacuum_due(recorded, folder, now, retention)
 
 
 def _optimize_due(recorded: dict, folder: Path) -> bool:
@@ -111,7 +119,12 @@ def _optimize_due(recorded: dict, folder: Path) -> bool:
     return writes >= OPTIMIZE_AFTER_COMMITS
 
 
-def _vacuum_due(recorded: dict, now: datetime) -> bool:
+def _vacuum_due(recorded: dict, folder: Path, now: datetime, retention: timedelta) -> bool:
+    """A week since the last VACUUM, on a table older than the retention (a younger one has no file to delete: every
+    file it dropped was dropped within the retention)."""
+    created = created_at(folder)
+    if created is not None and now - created < retention:
+        return False
     last = recorded.get("vacuumed_at")
     return last is None or now - datetime.fromisoformat(last) >= VACUUM_EVERY
 
@@ -127,7 +140,7 @@ def _upkeep(
                 spark.sql(f"optimize {table}")
                 upkeep = replace(upkeep, optimized=True, files_before=before, files_after=_files(spark, table))
         recorded["optimized_at_commit"] = latest_commit(folder)
-    if _vacuum_due(recorded, now):
+    if _vacuum_due(recorded, folder, now, timedelta(days=settings.time_travel_days)):
         with doing(f"vacuuming {table}"):
             spark.sql(f"vacuum {table} retain {settings.time_travel_days * 24} hours").collect()
         deleted = _vacuumed_files(spark, table)
