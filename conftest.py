@@ -83,6 +83,15 @@ class Lakehouse:
             self._session = connect(self.settings)
         return self._session
 
+    def new_session(self) -> Any:
+        """A new Spark Connect session on this lakehouse's server, sending its secret as every client of the project
+        does; the caller stops it."""
+        from dbt.adapters.spark_lakehouse.channel import session_builder
+
+        from ingest.lakehouse.secret import read_secret
+
+        return session_builder(self.settings.connect_url, read_secret(self.settings)).create()
+
     def sql(self, query: str) -> list:
         return self.session.sql(query).collect()
 
@@ -150,8 +159,15 @@ def lakehouse(tmp_path_factory: pytest.TempPathFactory, kaggle_sample: Path) -> 
 @pytest.fixture(scope="session")
 def spark_lakehouse_server(lakehouse: Lakehouse) -> dict[str, Any]:
     """The adapter plugin's tests (adapter/tests) run against the session's lakehouse: its profile keys."""
+    from ingest.lakehouse.secret import secret_file
+
     settings = lakehouse.settings
-    return {"host": settings.lakehouse_host, "port": settings.thrift_port, "connect_port": settings.connect_port}
+    return {
+        "host": settings.lakehouse_host,
+        "port": settings.thrift_port,
+        "connect_port": settings.connect_port,
+        "secret_file": str(secret_file(settings)),
+    }
 
 
 @dataclass

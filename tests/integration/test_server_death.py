@@ -264,9 +264,7 @@ def test_a_plain_rerun_after_every_fault_recovers_with_exact_counts(own: Lakehou
     rerun = own.cli("pipeline")
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
 
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.remote(own.settings.connect_url).create()  # not this process's session's server
+    session = own.new_session()  # not this process's session's server
     try:
         bronze_plays = session.sql("select count(*) from bronze.listening_history_bronze").first()[0]
         silver = session.sql("select count(*), count(distinct play_id) from silver.listening_with_features").first()

@@ -9,6 +9,7 @@ import pytest
 from conftest import Lakehouse, lakehouse_env, settings_for
 
 from bench.measure import proc_files
+from ingest.lakehouse.secret import read_secret
 from spotify_analytics.server import process as server
 from spotify_analytics.server.command import server_command
 
@@ -143,7 +144,13 @@ def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -
     assert pid is not None
     # As dbt-spark runs statements: a connection per node, each statement submitted to the pool and polled.
     for number in range(3 * settings.thrift_statement_threads):
-        connection = hive.connect(host=settings.lakehouse_host, port=settings.thrift_port, username="test")
+        connection = hive.connect(
+            host=settings.lakehouse_host,
+            port=settings.thrift_port,
+            username="test",
+            auth="CUSTOM",
+            password=read_secret(settings),
+        )
         try:
             cursor = connection.cursor()
             cursor.execute(f"select {number} as n", async_=True)
