@@ -25,6 +25,11 @@ REPO = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
 KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
 EXPORTS = Path(os.environ.get("SPOTIFY_EXPORTS_DIR", SHARED_DATA / "spotify_exports"))
+# A small real workload for modules that build a lakehouse of their own: one real export file and the first tracks
+# of the Kaggle sample (small_workload).
+SMALL_EXPORT = EXPORTS / "hobbies-w-erin__Spotify-Account-Data" / "StreamingHistory_music_1.json"
+SMALL_EXPORT_PLAYS = 5850  # its records (the exports' README), every one a play
+SMALL_CATALOG_TRACKS = 2000
 NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
 COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
 
@@ -103,6 +108,18 @@ class Lakehouse:
             self._session = None
         self.cli("server", "stop")
         server.stop(self.settings)
+
+
+def small_workload(root: Path, **extra: str) -> Lakehouse:
+    """A lakehouse in ``root/data`` (not started) whose catalog is the Kaggle sample's first SMALL_CATALOG_TRACKS
+    tracks and which has SMALL_EXPORT imported as listener ``erin``."""
+    catalog = root / "catalog.csv"
+    with KAGGLE_SAMPLE.open() as sample:
+        catalog.write_text("".join(line for _, line in zip(range(SMALL_CATALOG_TRACKS + 1), sample, strict=False)))
+    house = Lakehouse(lakehouse_env(root / "data", KAGGLE_CSV=str(catalog), **extra))
+    imported = house.cli("import-history", "--user", "erin", str(SMALL_EXPORT))
+    assert imported.returncode == 0 and f"({SMALL_EXPORT_PLAYS:,} records)" in imported.stdout, imported.stdout
+    return house
 
 
 def settings_for(env: dict[str, str]) -> Settings:
