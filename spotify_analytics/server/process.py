@@ -40,6 +40,7 @@ class ServerStatus:
     connect_open: bool
     rss_bytes: int | None
     served: LakehouseIdentity | None = None  # what the running server serves, from its command line
+    requires_secret: bool = True  # started with the secret on both ports (an earlier version's server is not)
 
     @property
     def ready(self) -> bool:
@@ -119,7 +120,13 @@ def status(settings: Settings) -> ServerStatus:
         connect_open=port_open(host, settings.connect_port),
         rss_bytes=rss_bytes(pid) if pid else None,
         served=identity_in_command_line(_command_line(pid)) if pid else None,
+        requires_secret=requires_secret(_command_line(pid)) if pid else True,
     )
+
+
+def requires_secret(command_line: list[str]) -> bool:
+    """Whether a server was started requiring the lakehouse secret (its Thrift authentication says it)."""
+    return any(arg.startswith("hive.server2.authentication=CUSTOM") for arg in command_line)
 
 
 def port_owner(settings: Settings) -> str | None:

@@ -161,3 +161,11 @@ def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -
             connection.close()
 
     assert 1 <= statement_threads(pid) <= settings.thrift_statement_threads
+
+
+def test_status_tells_a_server_that_requires_the_secret_from_an_earlier_ones(own_lakehouse: Lakehouse) -> None:
+    command = server_command(own_lakehouse.settings)
+    earlier = [arg for arg in command if not arg.startswith("hive.server2.authentication")]
+
+    assert server.requires_secret(command)
+    assert not server.requires_secret(earlier)

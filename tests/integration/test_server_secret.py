@@ -45,6 +45,8 @@ def test_the_secret_is_made_private_and_stays_off_command_lines(lakehouse: Lakeh
     # What every account can read of the server, and of any process: no secret on a command line.
     assert secret.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
     assert str(properties).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    status = lakehouse.cli("server", "status")
+    assert status.returncode == 0 and "does not require the lakehouse secret" not in status.stdout, status.stdout
 
 
 def thrift_answer(house: Lakehouse, **login: str) -> list:

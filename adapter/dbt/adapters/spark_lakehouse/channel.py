@@ -14,7 +14,6 @@ This module imports nothing of dbt, so programs other than dbt can use it cheapl
 import os
 from typing import Any
 
-import grpc
 from pyspark.sql.connect.client import ChannelBuilder, DefaultChannelBuilder
 
 BEARER_HEADER = "authorization"
@@ -56,7 +55,7 @@ def refused_token(error: BaseException) -> str | None:
     refusal of the token (gRPC status UNAUTHENTICATED), else None."""
     for cause in _chain(error):
         status = getattr(cause, "getGrpcStatusCode", None)
-        if status is not None and status() == grpc.StatusCode.UNAUTHENTICATED:
+        if status is not None and getattr(status(), "name", None) == "UNAUTHENTICATED":  # a grpc.StatusCode
             return next((reason for reason in REFUSALS if reason in str(cause)), "UNAUTHENTICATED")
     return None
 
