@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
 KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
 EXPORTS = Path(os.environ.get("SPOTIFY_EXPORTS_DIR", SHARED_DATA / "spotify_exports"))
+# A small real workload for modules that build a lakehouse of their own: one real export file and the first tracks
+# of the Kaggle sample (small_workload).
+SMALL_EXPORT = EXPORTS / "hobbies-w-erin__Spotify-Account-Data" / "StreamingHistory_music_1.json"
+SMALL_EXPORT_PLAYS = 5850  # its records (the exports' README), every one a play
+SMALL_CATALOG_TRACKS = 2000
 NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
 COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
 
@@ -84,6 +89,15 @@ class Lakehouse:
             self._session = connect(self.settings)
         return self._session
 
+    def new_session(self) -> Any:
+        """A new Spark Connect session on this lakehouse's server, sending its secret as every client of the project
+        does; the caller stops it."""
+        from dbt.adapters.spark_lakehouse.channel import session_builder
+
+        from ingest.lakehouse.secret import read_secret
+
+        return session_builder(self.settings.connect_url, read_secret(self.settings)).create()
+
     def sql(self, query: str) -> list:
         return self.session.sql(query).collect()
 
@@ -95,6 +109,18 @@ class Lakehouse:
             self._session = None
         self.cli("server", "stop")
         server.stop(self.settings)
+
+
+def small_workload(root: Path, **extra: str) -> Lakehouse:
+    """A lakehouse in ``root/data`` (not started) whose catalog is the Kaggle sample's first SMALL_CATALOG_TRACKS
+    tracks and which has SMALL_EXPORT imported as listener ``erin``."""
+    catalog = root / "catalog.csv"
+    with KAGGLE_SAMPLE.open() as sample:
+        catalog.write_text("".join(line for _, line in zip(range(SMALL_CATALOG_TRACKS + 1), sample, strict=False)))
+    house = Lakehouse(lakehouse_env(root / "data", KAGGLE_CSV=str(catalog), **extra))
+    imported = house.cli("import-history", "--user", "erin", str(SMALL_EXPORT))
+    assert imported.returncode == 0 and f"({SMALL_EXPORT_PLAYS:,} records)" in imported.stdout, imported.stdout
+    return house
 
 
 def settings_for(env: dict[str, str]) -> Settings:
@@ -161,8 +187,15 @@ def lakehouse(tmp_path_factory: pytest.TempPathFactory, kaggle_sample: Path) -> 
 @pytest.fixture(scope="session")
 def spark_lakehouse_server(lakehouse: Lakehouse) -> dict[str, Any]:
     """The adapter plugin's tests (adapter/tests) run against the session's lakehouse: its profile keys."""
+    from ingest.lakehouse.secret import secret_file
+
     settings = lakehouse.settings
-    return {"host": settings.lakehouse_host, "port": settings.thrift_port, "connect_port": settings.connect_port}
+    return {
+        "host": settings.lakehouse_host,
+        "port": settings.thrift_port,
+        "connect_port": settings.connect_port,
+        "secret_file": str(secret_file(settings)),
+    }
 
 
 @dataclass

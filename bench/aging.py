@@ -82,8 +82,9 @@ def age(bench: "Bench", refreshes: int = REFRESHES, threads: int = 4) -> Aging:
     """Age the bench's lakehouse by ``refreshes`` refreshes, with the upkeep on their clock."""
     import time
 
-    from pyspark.sql import SparkSession
+    from dbt.adapters.spark_lakehouse.channel import session_builder
 
+    from ingest.lakehouse.secret import read_secret
     from spotify_analytics.maintenance.tables import maintain_tables
 
     spark = bench.spark
@@ -93,7 +94,7 @@ def age(bench: "Bench", refreshes: int = REFRESHES, threads: int = 4) -> Aging:
 
     def session() -> "SparkSession":
         if not hasattr(sessions, "spark"):
-            sessions.spark = SparkSession.builder.remote(bench.settings.connect_url).create()
+            sessions.spark = session_builder(bench.settings.connect_url, read_secret(bench.settings)).create()
         return sessions.spark
 
     work: list[Callable[[int], None]] = [

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 
 from ingest.config import Settings
 from ingest.lakehouse import watchdog
-from ingest.lakehouse.identity import identity_problem, served_identity
+from ingest.lakehouse.identity import identity_problem, listener_identity, served_identity
+from ingest.lakehouse.secret import read_secret
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -38,26 +39,33 @@ CLIENT_USER_ID = "lakehouse"
 
 
 def connect(settings: Settings, session_id: str | None = None) -> "SparkSession":
-    """A Spark Connect session on the running lakehouse server of this checkout's data directory; a server
-    that serves another one is refused (ForeignServer) before anything is read or written. With ``session_id``
-    (a UUID), a new session object on the server's session of that id (made when the server has none): the
-    process's default session is not reused."""
+    """A Spark Connect session on the running lakehouse server of this checkout's data directory, authenticated
+    with the lakehouse secret; a server that serves another one, or refuses the secret, is refused (ForeignServer)
+    before anything is read or written. With ``session_id`` (a UUID), a new session object on the server's session
+    of that id (made when the server has none): the process's default session is not reused."""
     if not port_open(settings.lakehouse_host, settings.connect_port):
         raise ServerError(
             f"No lakehouse server answers at {settings.connect_url}. "
             "Start it with: python -m spotify_analytics server start (then run this command again)"
         )
-    from pyspark.sql import SparkSession
+    from dbt.adapters.spark_lakehouse.channel import refused_token, session_builder
     from pyspark.sql.connect.client.retries import DefaultPolicy
 
     url = f"{settings.connect_url}/;user_id={CLIENT_USER_ID}"
     if session_id is None:
-        session = SparkSession.builder.remote(url).getOrCreate()
+        session = session_builder(url, read_secret(settings)).getOrCreate()
     else:
-        session = SparkSession.builder.remote(f"{url};session_id={session_id}").create()
-    session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])  # type: ignore[attr-defined]
+        session = session_builder(f"{url};session_id={session_id}", read_secret(settings)).create()
+    session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])
     watchdog.watch(settings, session)
-    problem = identity_problem(settings, served_identity(session), settings.connect_url)
+    try:
+        served = served_identity(session)
+    except Exception as exc:  # pyspark raises several types; only a refused secret is answered here
+        reason = refused_token(exc)
+        if reason is None:
+            raise
+        served = listener_identity(settings, reason)
+    problem = identity_problem(settings, served, settings.connect_url)
     if problem:
         raise ForeignServer(problem)
     return session

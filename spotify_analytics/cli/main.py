@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from spotify_analytics.cli import (
+    cluster,
     demo,
     doctor,
     evaluate,
@@ -25,7 +26,21 @@ from spotify_analytics.cli import (
 )
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
-for module in (server, spotify, export, load, synthetic, demo, validate, pipeline, report, maintain, evaluate, doctor):
+for module in (
+    server,
+    cluster,
+    spotify,
+    export,
+    load,
+    synthetic,
+    demo,
+    validate,
+    pipeline,
+    report,
+    maintain,
+    evaluate,
+    doctor,
+):
     app.add_typer(module.commands)
 
 

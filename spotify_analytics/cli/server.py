@@ -69,6 +69,12 @@ def server_status() -> None:
         f"Spark Connect :{settings.connect_port} {'open' if state.connect_open else 'closed'}; "
         f"serving {served}."
     )
+    if not state.requires_secret:
+        typer.echo(
+            "It does not require the lakehouse secret: an earlier version started it. Restart it, so that no one "
+            "reads the lakehouse without the secret: python -m spotify_analytics server stop && "
+            "python -m spotify_analytics server start"
+        )
     if not state.ready:
         raise typer.Exit(3)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ingest.config import Settings
 from ingest.lakehouse.identity import DATA_DIR_CONF, ID_CONF, ensure_lakehouse_id
+from ingest.lakehouse.secret import SECRET_VARIABLE, ensure_secret, write_spark_properties
+from spotify_analytics.server import authenticator
 
 CONF_DIR = Path(__file__).parent / "conf"
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
@@ -30,6 +32,11 @@ def spark_env(settings: Settings) -> dict[str, str]:
         PYSPARK_PYTHON=env.get("PYSPARK_PYTHON", sys.executable),
     )
     return env
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The server's environment: Spark's, plus the lakehouse secret that both ports require (``secret``)."""
+    return {**spark_env(settings), SECRET_VARIABLE: ensure_secret(settings)}
 
 
 def resolve_confs(settings: Settings) -> dict[str, str]:
@@ -89,8 +96,11 @@ def driver_host(settings: Settings) -> str:
 def server_confs(settings: Settings) -> dict[str, str]:
     data = settings.data_path
     metastore = data / "metastore_db"
+    delta = delta_confs(settings)
+    auth_classes = authenticator.compiled(settings, spark_home() / "jars")
     return {
-        **delta_confs(settings),
+        **delta,
+        "spark.driver.extraClassPath": os.pathsep.join((delta["spark.driver.extraClassPath"], str(auth_classes))),
         "spark.app.name": "spotify-lakehouse",
         DATA_DIR_CONF: str(data),
         ID_CONF: ensure_lakehouse_id(settings),
@@ -127,6 +137,9 @@ def server_command(settings: Settings) -> list[str]:
         settings.spark_master,
         "--driver-memory",
         settings.spark_driver_memory,
+        # spark.authenticate and its secret: from a private file, as a command line is readable by every account
+        "--properties-file",
+        str(write_spark_properties(settings)),
         "--driver-java-options",
         # A JVM out of heap exits at once (its log says so) rather than limp on with dead threads while its
         # clients wait.
@@ -149,6 +162,9 @@ def thrift_server_hiveconf(settings: Settings) -> dict[str, str]:
     return {
         "hive.server2.thrift.port": str(settings.thrift_port),
         "hive.server2.thrift.bind.host": settings.lakehouse_bind_host,
+        # A client's password must be the lakehouse secret (auth/SecretAuthenticator.java)
+        "hive.server2.authentication": "CUSTOM",
+        "hive.server2.custom.authentication.class": authenticator.CLASS_NAME,
         "hive.server2.async.exec.threads": str(settings.thrift_statement_threads),
         "hive.server2.async.exec.keepalive.time": "86400s",
     }

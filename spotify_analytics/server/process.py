@@ -17,8 +17,17 @@ from typing import NoReturn
 
 from ingest.config import Settings
 from ingest.lakehouse.client import ForeignServer, ServerError, port_open
-from ingest.lakehouse.identity import DATA_DIR_CONF, ID_CONF, LakehouseIdentity, identity_problem, probe
-from spotify_analytics.server.command import THRIFT_SERVER_CLASS, jar_fetch_command, server_command, spark_env
+from ingest.lakehouse.identity import LakehouseIdentity, identity_in_command_line, identity_problem, probe
+from ingest.lakehouse.secret import close_to_others
+from spotify_analytics.server import authenticator
+from spotify_analytics.server.command import (
+    THRIFT_SERVER_CLASS,
+    jar_fetch_command,
+    server_command,
+    server_env,
+    spark_env,
+    spark_home,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +40,7 @@ class ServerStatus:
     connect_open: bool
     rss_bytes: int | None
     served: LakehouseIdentity | None = None  # what the running server serves, from its command line
+    requires_secret: bool = True  # started with the secret on both ports (an earlier version's server is not)
 
     @property
     def ready(self) -> bool:
@@ -64,17 +74,11 @@ def _command_line(pid: int) -> list[str]:
         return []
 
 
-def _served_by(command_line: list[str]) -> LakehouseIdentity:
-    """The data directory and lakehouse id a server process was started with (its ``--conf key=value``)."""
-    confs = dict(arg.split("=", 1) for arg in command_line if "=" in arg and arg.startswith("spark."))
-    return LakehouseIdentity(confs.get(DATA_DIR_CONF), confs.get(ID_CONF))
-
-
 def _is_our_server(pid: int, settings: Settings) -> bool:
     """A lakehouse server of this data directory (a pid file's pid may have been reused by another process,
     another checkout's server among them)."""
     command_line = _command_line(pid)
-    served = _served_by(command_line).data_dir
+    served = identity_in_command_line(command_line).data_dir
     return (
         THRIFT_SERVER_CLASS in command_line
         and served is not None
@@ -115,8 +119,14 @@ def status(settings: Settings) -> ServerStatus:
         thrift_open=port_open(host, settings.thrift_port),
         connect_open=port_open(host, settings.connect_port),
         rss_bytes=rss_bytes(pid) if pid else None,
-        served=_served_by(_command_line(pid)) if pid else None,
+        served=identity_in_command_line(_command_line(pid)) if pid else None,
+        requires_secret=requires_secret(_command_line(pid)) if pid else True,
     )
+
+
+def requires_secret(command_line: list[str]) -> bool:
+    """Whether a server was started requiring the lakehouse secret (its Thrift authentication says it)."""
+    return any(arg.startswith("hive.server2.authentication=CUSTOM") for arg in command_line)
 
 
 def port_owner(settings: Settings) -> str | None:
@@ -127,6 +137,8 @@ def port_owner(settings: Settings) -> str | None:
     served = probe(settings)
     if served is None:
         return f"a process that does not speak Spark Connect on port {settings.connect_port}"
+    if served.data_dir is None and served.refused:
+        return "a Spark Connect server that refuses this lakehouse's secret (another lakehouse's or another account's)"
     return f"the lakehouse server of {served.describe()}"
 
 
@@ -192,12 +204,12 @@ def _check_ports_free(settings: Settings) -> None:
 def _prepared_command(settings: Settings) -> list[str]:
     """The server's command line, once the ports are known to be free and the folders exist."""
     _check_ports_free(settings)
+    close_to_others(settings)
     try:
         command = server_command(settings)
     except FileNotFoundError as exc:
         raise ServerError(str(exc)) from None
     settings.server_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_path.mkdir(parents=True, exist_ok=True)
     return command
 
 
@@ -211,7 +223,7 @@ def start(settings: Settings) -> tuple[int, bool]:
         process = subprocess.Popen(
             command,
             cwd=settings.project_dir,
-            env=spark_env(settings),
+            env=server_env(settings),
             stdin=subprocess.DEVNULL,
             stdout=server_log,
             stderr=subprocess.STDOUT,
@@ -230,7 +242,7 @@ def run_foreground(settings: Settings) -> NoReturn:
         raise ServerError(f"A lakehouse server already runs (pid {pid}) on {settings.data_path}.")
     command = _prepared_command(settings)
     pid_file(settings).write_text(f"{os.getpid()}\n")
-    os.execve(command[0], command, spark_env(settings))
+    os.execve(command[0], command, server_env(settings))
 
 
 def _wait_until_ready(settings: Settings, process: subprocess.Popen[bytes]) -> None:
@@ -300,4 +312,5 @@ def fetch_jars(settings: Settings) -> Path:
     )
     if result.returncode != 0:
         raise ServerError(f"Could not resolve {settings.delta_package} into {ivy}:\n{result.stderr[-3000:]}")
+    authenticator.compiled(settings, spark_home() / "jars")  # the Thrift port's authentication, ready for starts
     return ivy / "jars"

@@ -21,7 +21,8 @@ from ingest.lakehouse.identity import DATA_DIR_CONF
 from spotify_analytics.server import process as server
 
 COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
-SERVICES = {"spark", "scheduler", "docs", "pipeline"}
+SERVICES = {"spark", "scheduler", "docs", "pipeline", "spark-master", "spark-worker"}
+COMPOSE_DEFAULT = re.compile(r"\$\{[A-Z_]+:-([^}]*)\}")  # ${VARIABLE:-default}, as compose reads it without .env
 
 
 def compose() -> dict:
@@ -73,6 +74,35 @@ def test_compose_services_share_data_publish_on_loopback_and_take_credentials_fr
     assert services["docs"]["ports"] == ["127.0.0.1:8080:8080"]
     assert services["pipeline"]["profiles"] == ["manual"]  # one-shot: `docker compose run --rm pipeline …`
     assert services["scheduler"]["depends_on"]["spark"]["condition"] == "service_healthy"
+
+
+def with_defaults(command: list[str]) -> list[str]:
+    return [COMPOSE_DEFAULT.sub(r"\1", arg) for arg in command]
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_the_cluster_services_form_one_cluster_under_their_profile() -> None:
+    """spark-master and spark-worker start only with `--profile cluster`; the worker registers with the master's
+    host and port, both bind beyond loopback inside their containers (the driver and executors connect across
+    containers) and publish nothing; the spark service reaches them by SPARK_MASTER."""
+    services = compose()["services"]
+    master, worker = services["spark-master"], services["spark-worker"]
+    master_command, worker_command = with_defaults(master["command"]), with_defaults(worker["command"])
+
+    assert master["profiles"] == worker["profiles"] == ["cluster"]
+    assert master_command[3:5] == ["cluster", "master"] and worker_command[3:5] == ["cluster", "worker"]
+    assert option(master_command, "--host") == master["hostname"] == "spark-master"
+    assert worker_command[5] == f"spark://{master['hostname']}:{option(master_command, '--port')}"
+    assert option(worker_command, "--host") == worker["hostname"]
+    assert worker["depends_on"] == ["spark-master"]
+    for service in (master, worker):
+        assert service["environment"]["LAKEHOUSE_BIND_HOST"] == "0.0.0.0"
+        assert "ports" not in service
+    compose_header = (REPO / "docker-compose.yml").read_text()
+    assert f"SPARK_MASTER={worker_command[5]} docker compose --profile cluster up -d" in compose_header
 
 
 def test_every_container_names_the_data_directory_the_server_serves() -> None:
@@ -154,6 +184,8 @@ def container_commands() -> list[list[str]]:
     services = compose()["services"]
     commands = [
         services["spark"]["command"],
+        with_defaults(services["spark-master"]["command"]),
+        with_defaults(services["spark-worker"]["command"]),
         services["docs"]["command"],
         services["pipeline"]["entrypoint"] + services["pipeline"]["command"],
         services["spark"]["healthcheck"]["test"][1:],

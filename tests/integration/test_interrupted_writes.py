@@ -93,9 +93,7 @@ def test_concurrent_merges_of_one_table_all_land_exactly_once(lakehouse: Lakehou
         finally:
             session.stop()
 
-    from pyspark.sql import SparkSession
-
-    clients = [SparkSession.builder.remote(lakehouse.settings.connect_url).create() for _ in batches]
+    clients = [lakehouse.new_session() for _ in batches]
     assert len({client.session_id for client in clients}) == len(batches)  # one server session each
     threads = [threading.Thread(target=write, args=args) for args in zip(clients, batches, strict=True)]
     for thread in threads:

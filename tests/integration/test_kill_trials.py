@@ -136,9 +136,7 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 @contextmanager
 def session_of(house: Lakehouse) -> Iterator[Any]:
     """A Spark Connect session of this lakehouse's own (its server is restarted between uses)."""
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.remote(house.settings.connect_url).create()
+    session = house.new_session()
     try:
         yield session
     finally:

@@ -1,9 +1,11 @@
 """One lakehouse per server: every client refuses a server that serves another data directory.
 
 Two lakehouses on one machine: the session's (A) and one this module starts (B), each with its own data
-directory and ports. A client of A pointed at B's ports, as a second checkout on the default ports would be, is
-refused by the CLI's loads, the quality gate, the report, dbt (through the adapter) and the pipeline, and a
-client of B at A's ports likewise; no Delta table of either lakehouse changes, and B gets no table at all.
+directory, ports and secret. A client of A pointed at B's ports, as a second checkout on the default ports would be,
+is refused by the CLI's loads, the quality gate, the report, dbt (through the adapter) and the pipeline, and a
+client of B at A's ports likewise; no Delta table of either lakehouse changes, and B gets no table at all. Each
+server refuses the other's secret; the CLI still names the other data directory (the server's command line, read
+from /proc: both run under this account), dbt names the secret it sent.
 """
 
 import re
@@ -16,6 +18,7 @@ from conftest import Lakehouse, lakehouse_env
 from dbt.adapters.spark_lakehouse.server_check import ServerMismatch, check_server_paths
 
 from ingest.lakehouse.identity import LakehouseIdentity, identity_problem, read_lakehouse_id
+from ingest.lakehouse.secret import secret_file
 
 DBT = str(Path(sys.executable).parent / "dbt")
 
@@ -61,9 +64,14 @@ def test_neither_lakehouse_can_write_into_the_other(lakehouse: Lakehouse, other:
         output = assert_refused(lakehouse.cli(*command, env=ports_of(other)), lakehouse, other)
         assert foreign in output, command
     assert not (tmp_path / "report").exists()
+    # B refuses A's secret before dbt can ask it anything: dbt names A's secret and the ways out, not B's directory.
     dbt = lakehouse.run(DBT, "run", "--select", "stg_kaggle__tracks", env=ports_of(other))
-    output = assert_refused(dbt, lakehouse, other)
-    assert f"serves spark.lakehouse.dataDir = {theirs}, but this profile expects {mine}" in output
+    output = dbt.stdout + dbt.stderr
+    assert dbt.returncode != 0, output[-3000:]
+    sent = secret_file(lakehouse.settings)
+    refused = f"refused this profile's login (Error validating the login): it sent the secret in {sent}, which is not"
+    assert f"{refused} this server's. Nothing was run there." in output, output[-3000:]
+    assert "python -m spotify_analytics server stop" in output and "THRIFT_PORT and CONNECT_PORT" in output
     pipeline = lakehouse.cli("pipeline", env={**ports_of(other), "CLIENT_ID": "", "CLIENT_SECRET": ""})
     assert pipeline.returncode == 1 and foreign in pipeline.stderr, pipeline.stderr[-3000:]
     backwards = assert_refused(other.cli("load", "catalog", env=ports_of(lakehouse)), other, lakehouse)

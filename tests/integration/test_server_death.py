@@ -20,14 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import EXPORTS, KAGGLE_SAMPLE, REPO, Lakehouse, lakehouse_env
+from conftest import REPO, SMALL_EXPORT_PLAYS, Lakehouse, small_workload
 
 from spotify_analytics.server import process as server
 
 DEAD_SERVER_NOTICED_WITHIN = 60.0  # seconds from the server's death to the pipeline's exit
-EXPORT_FILE = EXPORTS / "hobbies-w-erin__Spotify-Account-Data" / "StreamingHistory_music_1.json"
-EXPORT_PLAYS = 5850  # its records (the exports' README), every one a play
-CATALOG_TRACKS = 2000
 RERUN = "python -m spotify_analytics pipeline"
 NOTHING_HALF_WRITTEN = "Nothing half-written is kept (a Delta commit is all or nothing)"
 
@@ -36,13 +33,7 @@ NOTHING_HALF_WRITTEN = "Nothing half-written is kept (a Delta commit is all or n
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lakehouse]:
     """A fresh lakehouse whose pipeline starts its own server, its Bronze folder a 32 MB tmpfs; stopped (and
     unmounted) at the end of the module."""
-    root = tmp_path_factory.mktemp("dying_server")
-    catalog = root / "catalog.csv"
-    with KAGGLE_SAMPLE.open() as sample:
-        catalog.write_text("".join(line for _, line in zip(range(CATALOG_TRACKS + 1), sample, strict=False)))
-    house = Lakehouse(lakehouse_env(root / "data", KAGGLE_CSV=str(catalog)))
-    imported = house.cli("import-history", "--user", "erin", str(EXPORT_FILE))
-    assert imported.returncode == 0 and f"({EXPORT_PLAYS:,} records)" in imported.stdout, imported.stdout
+    house = small_workload(tmp_path_factory.mktemp("dying_server"))
     bronze(house).mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(bronze(house))], check=True)
     try:
@@ -265,9 +256,7 @@ def test_a_plain_rerun_after_every_fault_recovers_with_exact_counts(own: Lakehou
     rerun = own.cli("pipeline")
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
 
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.builder.remote(own.settings.connect_url).create()  # not this process's session's server
+    session = own.new_session()  # not this process's session's server
     try:
         bronze_plays = session.sql("select count(*) from bronze.listening_history_bronze").first()[0]
         silver = session.sql("select count(*), count(distinct play_id) from silver.listening_with_features").first()
@@ -275,7 +264,7 @@ def test_a_plain_rerun_after_every_fault_recovers_with_exact_counts(own: Lakehou
         gold_plays = session.sql(weekly).first()[0]
     finally:
         session.stop()
-    assert bronze_plays == EXPORT_PLAYS
+    assert bronze_plays == SMALL_EXPORT_PLAYS
     assert (*silver, gold_plays) == (bronze_plays, bronze_plays, bronze_plays)
 
 

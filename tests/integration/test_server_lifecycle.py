@@ -9,6 +9,7 @@ import pytest
 from conftest import Lakehouse, lakehouse_env, settings_for
 
 from bench.measure import proc_files
+from ingest.lakehouse.secret import read_secret
 from spotify_analytics.server import process as server
 from spotify_analytics.server.command import server_command
 
@@ -143,7 +144,13 @@ def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -
     assert pid is not None
     # As dbt-spark runs statements: a connection per node, each statement submitted to the pool and polled.
     for number in range(3 * settings.thrift_statement_threads):
-        connection = hive.connect(host=settings.lakehouse_host, port=settings.thrift_port, username="test")
+        connection = hive.connect(
+            host=settings.lakehouse_host,
+            port=settings.thrift_port,
+            username="test",
+            auth="CUSTOM",
+            password=read_secret(settings),
+        )
         try:
             cursor = connection.cursor()
             cursor.execute(f"select {number} as n", async_=True)
@@ -154,3 +161,11 @@ def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -
             connection.close()
 
     assert 1 <= statement_threads(pid) <= settings.thrift_statement_threads
+
+
+def test_status_tells_a_server_that_requires_the_secret_from_an_earlier_ones(own_lakehouse: Lakehouse) -> None:
+    command = server_command(own_lakehouse.settings)
+    earlier = [arg for arg in command if not arg.startswith("hive.server2.authentication")]
+
+    assert server.requires_secret(command)
+    assert not server.requires_secret(earlier)

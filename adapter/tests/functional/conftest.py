@@ -1,9 +1,10 @@
 """Fixtures: dbt-tests-adapter's project fixtures, and the profile of the Spark server under test.
 
 The server is not started here. A host project whose test session starts one provides a session fixture
-``spark_lakehouse_server`` returning its profile keys (``host``, ``port``, ``connect_port`` or ``connect_url``);
-otherwise they come from the environment: ``DBT_SPARK_LAKEHOUSE_HOST`` (127.0.0.1), ``DBT_SPARK_LAKEHOUSE_PORT``
-(Thrift, 10000), ``DBT_SPARK_LAKEHOUSE_CONNECT_PORT`` (15002) or ``DBT_SPARK_LAKEHOUSE_CONNECT_URL``.
+``spark_lakehouse_server`` returning its profile keys (``host``, ``port``, ``connect_port`` or ``connect_url``,
+``secret_file``); otherwise they come from the environment: ``DBT_SPARK_LAKEHOUSE_HOST`` (127.0.0.1),
+``DBT_SPARK_LAKEHOUSE_PORT`` (Thrift, 10000), ``DBT_SPARK_LAKEHOUSE_CONNECT_PORT`` (15002) or
+``DBT_SPARK_LAKEHOUSE_CONNECT_URL``, ``DBT_SPARK_LAKEHOUSE_SECRET_FILE`` (a server that requires a secret).
 """
 
 import os
@@ -32,6 +33,8 @@ def profile_from_environment(environ: os._Environ[str] | dict[str, str]) -> dict
     }
     if url := environ.get("DBT_SPARK_LAKEHOUSE_CONNECT_URL"):
         profile["connect_url"] = url
+    if secret_file := environ.get("DBT_SPARK_LAKEHOUSE_SECRET_FILE"):
+        profile["secret_file"] = secret_file
     return profile
 
 

@@ -7,19 +7,18 @@ and adds Python models: they run in the dbt process against a Spark Connect sess
 materializations and the ``replace_where`` strategy (see README.md).
 """
 
-from dbt.adapters.base import AdapterPlugin
-from dbt.adapters.spark_lakehouse.connections import (
-    SparkLakehouseConnectionManager,
-    SparkLakehouseCredentials,
-)
-from dbt.adapters.spark_lakehouse.impl import SparkLakehouseAdapter
-from dbt.include import spark_lakehouse
+from typing import Any
 
-Plugin = AdapterPlugin(
-    adapter=SparkLakehouseAdapter,  # type: ignore[arg-type]
-    credentials=SparkLakehouseCredentials,
-    include_path=spark_lakehouse.PACKAGE_PATH,
-    dependencies=["spark"],
-)
+_PLUGIN_NAMES = ("Plugin", "SparkLakehouseConnectionManager")
 
-__all__ = ["Plugin", "SparkLakehouseConnectionManager"]
+
+def __getattr__(name: str) -> Any:
+    """dbt reads ``Plugin``; it is loaded on first use, so that ``channel`` (which needs no dbt) imports cheaply."""
+    if name in _PLUGIN_NAMES:
+        from dbt.adapters.spark_lakehouse import plugin
+
+        return getattr(plugin, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_PLUGIN_NAMES)

@@ -1,12 +1,15 @@
 """Credentials and connection manager: dbt-spark's Thrift connection plus the Spark Connect endpoint."""
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dbt.adapters.contracts.connection import Connection
+from dbt.adapters.exceptions.connection import FailedToConnectError
 from dbt.adapters.spark.connections import SparkConnectionManager, SparkConnectionMethod, SparkCredentials
 from dbt.adapters.spark_lakehouse.server_check import check_thrift_connection
+from dbt_common.exceptions import DbtRuntimeError
 
 ADAPTER_TYPE = "spark_lakehouse"
 SESSION_SETTING = "set:hiveconf:"  # how a Thrift (HiveServer2) client sets a Spark setting for its session
@@ -29,9 +32,14 @@ class SparkLakehouseCredentials(SparkCredentials):
     # (server_check), with the hint added to the error.
     expected_server_paths: dict[str, str] = field(default_factory=dict)
     expected_server_hint: str | None = None
+    # A file holding the server's shared secret: sent as the Thrift password (``auth: CUSTOM``) and as Spark
+    # Connect's bearer token, read whenever a connection opens (so the profile never holds the secret itself).
+    secret_file: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.secret_file and self.auth is None:
+            self.auth = "CUSTOM"
         if self.method == SparkConnectionMethod.THRIFT:
             # Spark 4's Thrift server turns on the Java 8 date API, with which Delta 4.4's answer to `max(date
             # column)` from its statistics fails (ClassCastException: LocalDate cannot be cast to java.sql.Date),
@@ -44,12 +52,41 @@ class SparkLakehouseCredentials(SparkCredentials):
         return ADAPTER_TYPE
 
     @property
+    def secret_path(self) -> str | None:
+        """``secret_file`` as a real path (a relative one from the directory dbt runs in)."""
+        return os.path.realpath(os.path.expanduser(self.secret_file)) if self.secret_file else None
+
+    def secret(self) -> str | None:
+        """The shared secret from ``secret_file`` (None without one); an unreadable file is an error naming it."""
+        path = self.secret_path
+        if path is None:
+            return None
+        try:
+            with open(path) as handle:
+                secret = handle.read().strip()
+        except OSError as exc:
+            raise DbtRuntimeError(
+                f"Cannot read the server's secret from {path} (the profile's secret_file): {exc.strerror}. The "
+                "server makes it at its first start: start it, or point secret_file at its secret"
+            ) from None
+        if not secret:
+            raise DbtRuntimeError(f"The profile's secret_file {path} is empty")
+        return secret
+
+    @property
     def spark_connect_url(self) -> str:
         """The Spark Connect URL Python models run against."""
         return self.connect_url or f"sc://{self.connect_host or self.host}:{self.connect_port}"
 
     def _connection_keys(self) -> tuple[str, ...]:
-        return (*super()._connection_keys(), "connect_host", "connect_port", "connect_url", "expected_server_paths")
+        return (
+            *super()._connection_keys(),
+            "connect_host",
+            "connect_port",
+            "connect_url",
+            "expected_server_paths",
+            "secret_file",
+        )
 
     def connection_info(self, *, with_aliases: bool = False) -> Iterable[tuple[str, Any]]:
         """What ``dbt debug`` shows: a ``connect_url``'s parameters (they may hold a token) are hidden."""
@@ -63,11 +100,31 @@ def without_parameters(url: str) -> str:
     return f"{address.rstrip('/')}/;…" if separator else url
 
 
+# What HiveServer2 answers a client whose password its authentication refuses (SASL PLAIN)
+REFUSED_LOGIN = "Error validating the login"
+
+
 class SparkLakehouseConnectionManager(SparkConnectionManager):
     TYPE = ADAPTER_TYPE
 
     @classmethod
     def open(cls, connection: Connection) -> Connection:
-        connection = super().open(connection)
+        credentials = connection.credentials
+        secret = credentials.secret()
+        if secret is not None:
+            credentials.password = secret
+        try:
+            connection = super().open(connection)
+        except FailedToConnectError as exc:
+            if REFUSED_LOGIN not in str(exc):
+                raise
+            sent = (
+                f"the secret in {credentials.secret_path}" if secret else "no secret (the profile has no secret_file)"
+            )
+            raise FailedToConnectError(
+                f"The Thrift server at {credentials.host}:{credentials.port} refused this profile's login "
+                f"({REFUSED_LOGIN}): it sent {sent}, which is not this server's. Nothing was run there. "
+                + (credentials.expected_server_hint or "Point secret_file at this server's secret.")
+            ) from exc
         check_thrift_connection(connection)
         return connection

@@ -11,12 +11,12 @@ temporary views) reach another. While the model runs, its session is the thread'
 ``SparkSession.getActiveSession()``, which take no session argument, find it (dbt runs models in threads).
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from dbt.adapters.base import PythonJobHelper
+from dbt.adapters.spark_lakehouse.channel import refused_token, session_builder
 from dbt.adapters.spark_lakehouse.connections import SparkLakehouseCredentials, without_parameters
 from dbt.adapters.spark_lakehouse.outage import OutagePolicy, address_of, refuses
 from dbt.adapters.spark_lakehouse.server_check import check_connect_session
@@ -24,9 +24,10 @@ from dbt_common.exceptions import DbtRuntimeError
 
 
 @contextmanager
-def model_session(url: str) -> Iterator[Any]:
-    """A new Spark Connect session at ``url``, this thread's active one until it is stopped on leaving."""
-    session = open_session(url)
+def model_session(url: str, token: str | None = None) -> Iterator[Any]:
+    """A new Spark Connect session at ``url`` (sending ``token``), this thread's active one until it is stopped on
+    leaving."""
+    session = open_session(url, token)
     try:
         with active(session):
             yield session
@@ -34,16 +35,11 @@ def model_session(url: str) -> Iterator[Any]:
         session.stop()
 
 
-def open_session(url: str) -> Any:
-    """A new Spark Connect session at ``url`` that gives up on a dead server within the process's outage budget
-    (``outage``), and pyspark told that this process uses Spark Connect."""
-    from pyspark.sql.connect.session import SparkSession as ConnectSession
-
-    # pyspark routes calls that take no session (pandas-on-Spark, SparkSession.getActiveSession) to Spark
-    # Connect only when this is set, else it starts a local JVM; its own builder sets it for a remote session.
-    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+def open_session(url: str, token: str | None = None) -> Any:
+    """A new Spark Connect session at ``url`` (sending ``token``, see ``channel``) that gives up on a dead server
+    within the process's outage budget (``outage``)."""
     try:
-        session = ConnectSession.builder.remote(url).create()
+        session = session_builder(url, token).create()
     except Exception as exc:  # pyspark raises several types for a bad URL
         raise DbtRuntimeError(f"Cannot open a Spark Connect session at {without_parameters(url)}: {exc}") from exc
     session.client.set_retry_policies([OutagePolicy(url)])
@@ -75,10 +71,23 @@ class SparkConnectPythonJobHelper(PythonJobHelper):
         code = compile(compiled_code, f"<dbt python model {model_name}>", "exec")
         url = self.credentials.spark_connect_url
         try:
-            with model_session(url) as spark:
+            with model_session(url, self.credentials.secret()) as spark:
                 check_connect_session(spark, self.credentials)
                 exec(code, {"spark": spark, "__name__": "__dbt_python_model__"})
         except Exception as exc:
+            reason = refused_token(exc)
+            if reason is not None:
+                sent = (
+                    "the token in its connect_url"
+                    if ";token=" in url
+                    else f"the secret in {self.credentials.secret_path}"
+                    if self.credentials.secret_file
+                    else "no secret"
+                )
+                raise DbtRuntimeError(
+                    f"The Spark Connect server at {without_parameters(url)} refused the Python model {model_name} "
+                    f"({reason}): this profile sent {sent}, which is not this server's. Nothing was run there."
+                ) from exc
             if not refuses(address_of(url)):
                 raise
             raise DbtRuntimeError(
