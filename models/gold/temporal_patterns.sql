@@ -1,13 +1,16 @@
 {#
     Listening per listener, local weekday and hour over all of Silver. Incremental (MERGE on the cell key):
     a run recomputes the cells of the listeners with Silver rows built since its latest `built_at` and
-    leaves the other listeners' cells as they are; a full refresh computes them all.
+    leaves the other listeners' cells as they are; a full refresh computes them all. A recomputed listener's
+    cell left without plays (a play merged into another, a changed timezone) is emitted with no `built_at`,
+    which the MERGE takes as a deletion (`merge_delete_if_null`).
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['user_id', 'day_of_week', 'hour_of_day'],
+        merge_delete_if_null='built_at',
         on_schema_change='append_new_columns',
     )
 }}
@@ -36,7 +39,7 @@ plays_to_count as (
 
 ),
 
-final as (
+cells as (
 
     select
         user_id,
@@ -52,6 +55,50 @@ final as (
         {{ built_at() }} as built_at
     from plays_to_count
     group by user_id, day_of_week, hour_of_day
+
+),
+{%- if is_incremental() %}
+
+{#- The recomputed listeners' cells that no longer have plays: the MERGE deletes them (other columns null). #}
+emptied_cells as (
+
+    select
+        built.user_id,
+        built.day_of_week,
+        built.hour_of_day
+    from {{ this }} as built
+    where
+        {{ listener_rows(changed_listeners, user_column='built.user_id') }}
+        and not exists (
+            select 1 from cells
+            where
+                cells.user_id = built.user_id
+                and cells.day_of_week = built.day_of_week
+                and cells.hour_of_day = built.hour_of_day
+        )
+
+),
+
+deletions as (
+
+    select
+        emptied_cells.*,
+        no_cell.* except (user_id, day_of_week, hour_of_day)
+    from emptied_cells
+    left join (select * from cells where false) as no_cell on true
+
+),
+{%- endif %}
+
+final as (
+
+    select * from cells
+    {%- if is_incremental() %}
+
+    union all
+
+    select * from deletions
+    {%- endif %}
 
 )
 

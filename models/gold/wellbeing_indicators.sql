@@ -7,16 +7,23 @@
     Every division is a try_divide: a period with no music, no listening time or no features gives null,
     never an error (the server runs with ANSI SQL on).
 
+    Spoken word's local days follow each participant's timezone (`stg_participants__timezones`, else
+    TIMEZONE), as Silver's do.
+
     Incremental (MERGE on the period key): a run recomputes, per listener with Silver rows built since its
-    latest `built_at` or spoken-word plays loaded since then, every day and week from the earliest week those
-    rows fall in, and leaves the other periods as they are; a full refresh computes them all. Silver and the
-    spoken-word plays only grow or are rewritten, so a period never loses its row.
+    latest `built_at`, spoken-word plays loaded since then or a timezone set since then, every day and week
+    from the earliest week those rows fall in (a day earlier: a Silver play a rebuild merged into another, and
+    so deleted, lies just before it; spoken word's day is taken in TIMEZONE, at most a day off), and leaves the
+    other periods as they are; a full refresh computes them all. A recomputed period left without plays (a
+    play merged into another, a changed timezone) is emitted with no `built_at`, which the MERGE takes as a
+    deletion (`merge_delete_if_null`), so the table ends as a full refresh leaves it.
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['user_id', 'period_type', 'period_start'],
+        merge_delete_if_null='built_at',
         on_schema_change='append_new_columns',
     )
 }}
@@ -44,9 +51,10 @@
 {%- if watermark is not none -%}
     {%- set loaded_since = watermark ~ ' - interval ' ~ (var('incremental_lookback_minutes') | int) ~ ' minutes' -%}
     {%- set first_changed_weeks = listeners_changed_since([
-        (ref('listening_with_features'), 'built_at', watermark, 'played_date_local'),
-        (ref('stg_spotify__podcast_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
-        (ref('stg_spotify__audiobook_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
+        (ref('listening_with_features'), 'built_at', watermark, 'date_sub(played_date_local, 1)'),
+        (ref('stg_spotify__podcast_plays'), 'loaded_at', loaded_since, 'date_sub(' ~ local_date('played_at', timezone) ~ ', 1)'),
+        (ref('stg_spotify__audiobook_plays'), 'loaded_at', loaded_since, 'date_sub(' ~ local_date('played_at', timezone) ~ ', 1)'),
+        (ref('stg_participants__timezones'), 'set_at', watermark, "date'1970-01-01'"),
     ], "cast(date_trunc('week', {}) as date)") -%}
 {%- endif -%}
 {#- A full build recomputes every period; an incremental one the changed listeners' weeks (from the first changed). -#}
@@ -67,15 +75,24 @@ plays as (
 
 ),
 
+participant_timezones as (
+
+    select * from {{ ref('stg_participants__timezones') }}
+
+),
+
 spoken_plays as (
     {%- for spoken_kind, staged in spoken_models %}
 
         select
-            user_id,
-            {{ local_date('played_at', timezone) }} as played_date_local,
-            ms_played,
+            spoken.user_id,
+            to_date(from_utc_timestamp(
+                spoken.played_at, coalesce(participant_timezones.timezone, '{{ timezone }}')
+            )) as played_date_local,
+            spoken.ms_played,
             '{{ spoken_kind }}' as spoken_kind
-        from {{ ref(staged) }}
+        from {{ ref(staged) }} as spoken
+        left join participant_timezones on spoken.user_id = participant_timezones.user_id
         {%- if not loop.last %}
 
             union all
@@ -205,7 +222,7 @@ with_variance as (
 
 ),
 
-final as (
+indicators as (
 
     select
         user_id,
@@ -231,6 +248,52 @@ final as (
         audiobook_plays,
         {{ built_at() }} as built_at
     from with_variance
+
+),
+{%- if is_incremental() %}
+
+{#- The recomputed periods that no longer have plays: the MERGE deletes them (their other columns null). #}
+emptied_periods as (
+
+    select
+        built.user_id,
+        built.period_type,
+        built.period_start
+    from {{ this }} as built
+    where
+        {{ listener_rows(
+            first_changed_weeks, user_column='built.user_id', since_column='built.period_start', since_type='date'
+        ) }}
+        and not exists (
+            select 1 from indicators
+            where
+                indicators.user_id = built.user_id
+                and indicators.period_type = built.period_type
+                and indicators.period_start = built.period_start
+        )
+
+),
+
+deletions as (
+
+    select
+        emptied_periods.*,
+        no_period.* except (user_id, period_type, period_start)
+    from emptied_periods
+    left join (select * from indicators where false) as no_period on true
+
+),
+{%- endif %}
+
+final as (
+
+    select * from indicators
+    {%- if is_incremental() %}
+
+    union all
+
+    select * from deletions
+    {%- endif %}
 
 )
 

@@ -24,7 +24,9 @@ final as (
         shuffle,
         track_resolution,
         media_type,
-        loaded_at
+        loaded_at,
+        {{ normalised_name('track_name') }} as match_title,
+        {{ normalised_name('artist_name') }} as match_artist
     from plays
     where play_id is not null
 
