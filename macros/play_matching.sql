@@ -9,8 +9,8 @@
       the export's `ts` lies within `play_match_api_tolerance_seconds` of the API's `played_at`;
     - a classic-export play (no track id, `endTime` to the minute) and an extended or API play are one play when
       they have the same listener, normalised title and artist (`play_match_normalisation`; the API lists every
-      artist, "A, B", the exports the first) and the other's end time minus the classic `endTime` lies within
-      `play_match_classic_window_seconds`.
+      artist, "A, B", the exports the first, so an API play's artists may also begin with the classic's artist)
+      and the other's end time minus the classic `endTime` lies within `play_match_classic_window_seconds`.
     A play is one play with at most one play of each other source. Among the candidates the nearest in time
     wins (first preferring an extended play long enough for the API to list, over 30 s, and for the classic
     export one with the same ms_played): rounds of mutual best choices, each over what the earlier rounds left,
@@ -197,8 +197,8 @@
             unit.play_id as unit_id,
             unit.user_id,
             unit.played_at as ended_at,
-            unit.match_title,
-            unit.match_artist,
+            {{ normalised_name('unit.track_name') }} as match_title,
+            {{ normalised_name('unit.artist_name') }} as match_artist,
             unit.source = 'api' as artist_lists_all,
             case when unit.source = 'export_extended' then unit.ms_played end as ms_played
         from {{ plays }} as unit
@@ -212,7 +212,12 @@
     classic_buckets as (
 
         select
-            classic.*,
+            classic.play_id,
+            classic.user_id,
+            classic.played_at,
+            classic.ms_played,
+            {{ normalised_name('classic.track_name') }} as match_title,
+            {{ normalised_name('classic.artist_name') }} as match_artist,
             explode({{ time_buckets(
                 'unix_micros(classic.played_at)', windows.classic_from, windows.classic_to, classic_width
             ) }}) as bucket

@@ -68,7 +68,7 @@ emptied_cells as (
         built.hour_of_day
     from {{ this }} as built
     where
-        {{ listener_rows(changed_listeners, user_column='built.user_id') }}
+        ({{ listener_rows(changed_listeners, user_column='built.user_id') }})
         and not exists (
             select 1 from cells
             where

@@ -261,9 +261,9 @@ emptied_periods as (
         built.period_start
     from {{ this }} as built
     where
-        {{ listener_rows(
+        ({{ listener_rows(
             first_changed_weeks, user_column='built.user_id', since_column='built.period_start', since_type='date'
-        ) }}
+        ) }})
         and not exists (
             select 1 from indicators
             where

@@ -247,8 +247,9 @@ absorbed as (
         built.play_id,
         built.user_id
     from {{ this }} as built
-    where {{ listener_rows(rebuild_starts, user_column='built.user_id', since_column='built.played_at') }}
-    and not exists (select 1 from plays_to_build where plays_to_build.play_id = built.play_id)
+    where
+        ({{ listener_rows(rebuild_starts, user_column='built.user_id', since_column='built.played_at') }})
+        and not exists (select 1 from plays_to_build where plays_to_build.play_id = built.play_id)
 
 ),
 

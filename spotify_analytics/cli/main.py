@@ -15,6 +15,7 @@ from spotify_analytics.cli import (
     evaluate,
     export,
     load,
+    participants,
     pipeline,
     report,
     server,
@@ -24,7 +25,20 @@ from spotify_analytics.cli import (
 )
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
-for module in (server, spotify, export, load, synthetic, demo, validate, pipeline, report, evaluate, doctor):
+for module in (
+    server,
+    spotify,
+    export,
+    load,
+    synthetic,
+    demo,
+    participants,
+    validate,
+    pipeline,
+    report,
+    evaluate,
+    doctor,
+):
     app.add_typer(module.commands)
 
 

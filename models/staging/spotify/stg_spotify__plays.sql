@@ -24,9 +24,7 @@ final as (
         shuffle,
         track_resolution,
         media_type,
-        loaded_at,
-        {{ normalised_name('track_name') }} as match_title,
-        {{ normalised_name('artist_name') }} as match_artist
+        loaded_at
     from plays
     where play_id is not null
 
