@@ -22,6 +22,11 @@
     {%- set changed_listeners = listeners_changed_since([
         (ref('listening_with_features'), 'built_at', watermark, 'played_at'),
     ]) -%}
+{%- endif -%}
+{#- The built cells a run replaces: the changed listeners' (every one, when unknown); none on a full build. -#}
+{%- set rows_to_replace = 'false' -%}
+{%- if is_incremental() -%}
+    {%- set rows_to_replace = listener_rows(changed_listeners, user_column='built.user_id') -%}
 {%- endif %}
 
 with
@@ -57,18 +62,18 @@ cells as (
     group by user_id, day_of_week, hour_of_day
 
 ),
-{%- if is_incremental() %}
 
-{#- The recomputed listeners' cells that no longer have plays: the MERGE deletes them (other columns null). #}
+{# The recomputed listeners' cells that no longer have plays: the MERGE deletes them (none on a full build;
+    every column of `cells` but the key null: a column added there and not here fails the build). #}
 emptied_cells as (
 
     select
         built.user_id,
         built.day_of_week,
         built.hour_of_day
-    from {{ this }} as built
+    from {{ this if is_incremental() else 'cells' }} as built
     where
-        ({{ listener_rows(changed_listeners, user_column='built.user_id') }})
+        ({{ rows_to_replace }})
         and not exists (
             select 1 from cells
             where
@@ -82,23 +87,27 @@ emptied_cells as (
 deletions as (
 
     select
-        emptied_cells.*,
-        no_cell.* except (user_id, day_of_week, hour_of_day)
+        user_id,
+        day_of_week,
+        hour_of_day,
+        null as minutes_listened,
+        null as plays,
+        null as mean_valence,
+        null as mean_energy,
+        null as feature_coverage_plays,
+        null as feature_coverage_minutes,
+        null as built_at
     from emptied_cells
-    left join (select * from cells where false) as no_cell on true
 
 ),
-{%- endif %}
 
 final as (
 
     select * from cells
-    {%- if is_incremental() %}
 
     union all
 
     select * from deletions
-    {%- endif %}
 
 )
 

@@ -59,6 +59,13 @@
 {%- endif -%}
 {#- A full build recomputes every period; an incremental one the changed listeners' weeks (from the first changed). -#}
 {%- set in_periods_to_sum = listener_rows(first_changed_weeks, since_column='played_date_local', since_type='date') -%}
+{#- The built periods a run replaces, those in periods_to_sum (every one, when unknown); none on a full build. -#}
+{%- set rows_to_replace = 'false' -%}
+{%- if is_incremental() -%}
+    {%- set rows_to_replace = listener_rows(
+        first_changed_weeks, user_column='built.user_id', since_column='built.period_start', since_type='date'
+    ) -%}
+{%- endif -%}
 {%- set music_zeros, spoken_zeros = [], [] -%}
 {%- for column in music_additive -%}
     {%- do music_zeros.append('0 as ' ~ column) -%}
@@ -250,20 +257,18 @@ indicators as (
     from with_variance
 
 ),
-{%- if is_incremental() %}
 
-{#- The recomputed periods that no longer have plays: the MERGE deletes them (their other columns null). #}
+{# The recomputed periods that no longer have plays: the MERGE deletes them (none on a full build; every column
+    of `indicators` but the key null: a column added there and not here fails the build). #}
 emptied_periods as (
 
     select
         built.user_id,
         built.period_type,
         built.period_start
-    from {{ this }} as built
+    from {{ this if is_incremental() else 'indicators' }} as built
     where
-        ({{ listener_rows(
-            first_changed_weeks, user_column='built.user_id', since_column='built.period_start', since_type='date'
-        ) }})
+        ({{ rows_to_replace }})
         and not exists (
             select 1 from indicators
             where
@@ -277,23 +282,39 @@ emptied_periods as (
 deletions as (
 
     select
-        emptied_periods.*,
-        no_period.* except (user_id, period_type, period_start)
+        user_id,
+        period_type,
+        period_start,
+        null as minutes_listened,
+        null as plays,
+        null as valence_weighted,
+        null as energy_weighted,
+        null as mood_variability,
+        null as late_night_share,
+        null as repeat_share,
+        null as skip_rate,
+        null as share_features_real,
+        null as share_features_kaggle,
+        null as share_features_synthetic,
+        null as share_no_features,
+        null as feature_coverage_plays,
+        null as feature_coverage_minutes,
+        null as podcast_minutes,
+        null as podcast_plays,
+        null as audiobook_minutes,
+        null as audiobook_plays,
+        null as built_at
     from emptied_periods
-    left join (select * from indicators where false) as no_period on true
 
 ),
-{%- endif %}
 
 final as (
 
     select * from indicators
-    {%- if is_incremental() %}
 
     union all
 
     select * from deletions
-    {%- endif %}
 
 )
 

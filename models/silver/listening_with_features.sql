@@ -77,8 +77,21 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endif %}
+{#- The built plays a run replaces: those from each rebuilt listener's start (every one, when unknown); none on
+    a full build. -#}
+{%- set rows_to_replace = 'false' -%}
+{%- if is_incremental() -%}
+    {%- set rows_to_replace = listener_rows(
+        rebuild_starts, user_column='built.user_id', since_column='built.played_at'
+    ) -%}
+{%- endif -%}
 {%- set to_read = silver_plays_to_read(ref('stg_spotify__plays'), read_starts) -%}
 {%- set match_stages = play_match_stages(to_read.sources) -%}
+{%- set plays_to_read = listener_rows(read_starts, user_column='plays.user_id', since_column='plays.played_at') -%}
+{%- if to_read.loaded_until is not none -%}
+    {%- set loaded_until = "plays.loaded_at <= timestamp '" ~ to_read.loaded_until ~ "'" -%}
+    {%- set plays_to_read = loaded_until ~ " and (" ~ plays_to_read ~ ")" -%}
+{%- endif -%}
 {%- set default_timezone = var('listener_timezone') %}
 
 with
@@ -111,12 +124,7 @@ plays_to_match as (
 
     select plays.*
     from plays
-    {%- set to_rebuild = listener_rows(read_starts, user_column='plays.user_id', since_column='plays.played_at') %}
-    {%- if to_read.loaded_until is not none %}
-    where plays.loaded_at <= timestamp '{{ to_read.loaded_until }}' and ({{ to_rebuild }})
-    {%- else %}
-    where {{ to_rebuild }}
-    {%- endif %}
+    where {{ plays_to_read }}
 
 ),
 {{ matched_plays('plays_to_match', 'matched', match_stages) }},
@@ -237,43 +245,55 @@ joined as (
 
 ),
 
-{%- if is_incremental() %}
-
 {#- The plays Silver held in the rebuilt range that no longer stand alone (merged into another play): the
-    MERGE deletes them. Their other columns are the built rows', all null (joined to no row). #}
+    MERGE deletes them (none on a full build). Their other columns are null: one per column of `joined` after play_id and user_id,
+    in its order (a column added there and not here fails the build, UNION's column count). #}
+{%- set deleted_play_columns = [
+    'played_at', 'played_at_local', 'timezone', 'played_date_local', 'hour_of_day', 'day_of_week', 'part_of_day',
+    'is_late_night', 'is_weekend', 'track_id', 'track_name', 'artist_name', 'album_name', 'ms_played',
+    'minutes_played', 'source', 'seen_in', 'field_sources', 'source_play_ids', 'skipped', 'reason_start',
+    'reason_end', 'shuffle', 'media_type', 'bronze_loaded_at', 'built_at', 'session_id', 'session_started_at',
+    'session_play_number', 'feature_source', 'has_features', 'danceability', 'energy', 'valence', 'acousticness',
+    'instrumentalness', 'speechiness', 'liveness', 'loudness', 'tempo', 'musical_key', 'musical_mode',
+    'time_signature',
+] -%}
+{%- set deleted_play_values = [] -%}
+{%- for column in deleted_play_columns -%}
+    {%- do deleted_play_values.append('null as ' ~ column) -%}
+{%- endfor %}
+
 absorbed as (
 
     select
         built.play_id,
         built.user_id
-    from {{ this }} as built
+    from {{ this if is_incremental() else 'plays_to_build' }} as built
     where
-        ({{ listener_rows(rebuild_starts, user_column='built.user_id', since_column='built.played_at') }})
-        and not exists (select 1 from plays_to_build where plays_to_build.play_id = built.play_id)
+        ({{ rows_to_replace }})
+        and not exists (
+            select 1 from plays_to_build
+            where plays_to_build.play_id = built.play_id
+        )
 
 ),
 
 deletions as (
 
     select
-        absorbed.play_id,
-        absorbed.user_id,
-        no_play.* except (play_id, user_id)
+        play_id,
+        user_id,
+        {{ deleted_play_values | join(",\n        ") }}
     from absorbed
-    left join (select * from joined where false) as no_play on true
 
 ),
-{%- endif %}
 
 final as (
 
     select * from joined
-    {%- if is_incremental() %}
 
     union all
 
     select * from deletions
-    {%- endif %}
 
 )
 

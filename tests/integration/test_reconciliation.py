@@ -177,11 +177,10 @@ def test_the_generated_offsets_are_those_of_real_exports(lakehouse: Lakehouse, o
     minute 0-63 s before it (real classic and extended exports: 0-80 s, docs/data-model.md)."""
     user_id = overlap.users[LISTENERS[2]]
     [offsets] = lakehouse.sql(
-        "with members as (select silver.play_id, bronze.source, bronze.played_at "
-        "from silver.listening_with_features as silver "
-        "lateral view explode(silver.source_play_ids) as member_id "
-        "join bronze.listening_history_bronze as bronze on bronze.play_id = member_id "
-        f"where silver.user_id = '{user_id}'), "
+        "with member_ids as (select play_id, explode(source_play_ids) as member_id "
+        f"from silver.listening_with_features where user_id = '{user_id}'), "
+        "members as (select member_ids.play_id, bronze.source, bronze.played_at from member_ids "
+        "join bronze.listening_history_bronze as bronze on bronze.play_id = member_ids.member_id), "
         "ends as (select play_id, max_by(played_at, source = 'export_extended') as ts, "
         "max(case when source = 'api' then played_at end) as api, "
         "max(case when source = 'export_classic' then played_at end) as classic "
