@@ -2,14 +2,20 @@
     The two queries listening_with_features runs at compile time on an incremental build.
 
     silver_first_new_plays: per listener with new plays, their earliest one (`user_id`, `first_new_played_at`
-    as a string). New plays are those Bronze loaded since `loaded_since` that Silver does not hold; both sides
-    are read with a literal bound on the load time, so Delta skips the files of older loads.
+    as a string). New plays are those Bronze loaded since `loaded_since` that Silver does not hold, as a play of
+    its own or merged into another (`source_play_ids`); both sides are read with a literal bound on the load
+    time, so Delta skips the files of older loads.
 
     silver_rebuild_starts: from those, per listener the first play to rebuild (`user_id`, `rebuild_from` as a
     string): the start of the session the earliest new play joins, or that play itself when it is more than
     the session gap after the listener's latest built play (or they have none), so the rebuilt sessions come
     out as a full refresh computes them. The listeners and times are literals, so the scan of Silver for
-    their latest built plays skips the files of other listeners and of later plays.
+    their latest built plays skips the files of other listeners and of later plays. Also `read_from`: the
+    rebuild start less `margin_minutes`, from which the plays are read to be matched (a play merged into one
+    at the rebuild start can lie a little before it).
+
+    silver_timezone_changes: the listeners whose Silver rows were built in another timezone than the one
+    `zones` (pairs of user_id and zone) now gives them: they are rebuilt whole.
 #}
 {% macro silver_first_new_plays(silver, plays, loaded_since, built_loaded_at, latest_load_known) %}
 
@@ -28,7 +34,7 @@
 
     recently_built as (
 
-        select play_id
+        select explode(coalesce(source_play_ids, array(play_id))) as play_id
         from {{ silver }}
         where
             {{ built_loaded_at }} >= {{ loaded_since }}
@@ -55,7 +61,7 @@
 
 {% endmacro %}
 
-{% macro silver_rebuild_starts(silver, first_new_plays, session_gap_micros) %}
+{% macro silver_rebuild_starts(silver, first_new_plays, session_gap_micros, margin_minutes) %}
 
     with
 
@@ -124,8 +130,22 @@
 
     select
         user_id,
-        cast(rebuild_from as string) as rebuild_from
+        cast(rebuild_from as string) as rebuild_from,
+        cast(rebuild_from - interval {{ margin_minutes }} minutes as string) as read_from
     from rebuild_starts
+    order by user_id
+
+{% endmacro %}
+
+{% macro silver_timezone_changes(silver, zones) %}
+
+    select distinct user_id
+    from {{ silver }}
+    where
+        false
+        {%- for user_id, zone in zones %}
+            or (user_id = {{ sql_string(user_id) }} and not (timezone <=> {{ sql_string(zone) }}))
+        {%- endfor %}
     order by user_id
 
 {% endmacro %}
@@ -134,3 +154,23 @@
 {% macro sql_string(value) -%}
     '{{ value | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
+
+{#- What Silver reads to match: the sources the staged plays to read hold (`read_starts`, as listener_rows
+    takes them), so the SQL leaves out the matches that cannot find anything (play_match_stages), and the latest
+    load among them, as a string (none when there are no plays): Silver reads no play loaded after it, so a play
+    landing during the build waits for the next one instead of being built without the matching it needed.
+    Unit tests override it (it queries the lakehouse). -#}
+{% macro silver_plays_to_read(plays, read_starts) %}
+    {%- if not execute -%}
+        {%- do return({'sources': [], 'loaded_until': none}) -%}
+    {%- endif -%}
+    {%- set query -%}
+        select
+            coalesce(array_join(array_sort(collect_set(source)), ','), '') as sources,
+            cast(max(loaded_at) as string) as loaded_until
+        from {{ plays }}
+        where {{ listener_rows(read_starts, since_column='played_at') }}
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- do return({'sources': row[0].split(',') if row[0] else [], 'loaded_until': row[1]}) -%}
+{% endmacro %}

@@ -46,6 +46,13 @@ def generate_command(
     start: Annotated[
         datetime | None, typer.Option(help="Local time of the first play (default: histories end 2026-10-31).")
     ] = None,
+    plays: Annotated[
+        str | None,
+        typer.Option(
+            help="Write only each listener's plays START:END (0-based, END excluded): one source's share of an "
+            "overlap, e.g. --format extended --plays 0:800, then --format api --plays 500:1000."
+        ),
+    ] = None,
 ) -> None:
     """Write USERS x PLAYS_PER_USER plays as an extended or classic privacy export, API pages, or Bronze parquet."""
     if output_format not in FORMATS:
@@ -55,24 +62,35 @@ def generate_command(
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    spec = WorkloadSpec(
-        users=users,
-        plays_per_user=plays_per_user,
-        seed=seed,
-        catalog_csv=catalog or settings.path(settings.kaggle_csv),
-        timezone=timezone or getattr(settings, "timezone", "UTC"),
-        catalog_share=catalog_share,
-        first_user=first_user,
-        start=start,
-    )
+    play_range = _play_range(plays) if plays else None
+    try:
+        spec = WorkloadSpec(
+            users=users,
+            plays_per_user=plays_per_user,
+            seed=seed,
+            catalog_csv=catalog or settings.path(settings.kaggle_csv),
+            timezone=timezone or getattr(settings, "timezone", "UTC"),
+            catalog_share=catalog_share,
+            first_user=first_user,
+            start=start,
+            play_range=play_range,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     try:
         paths = generate(spec, output_format, out, listener_pseudonym(settings))
     except WorkloadCatalogError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(
-        f"Wrote {users * plays_per_user} plays of {users} listener(s) as {output_format}: {len(paths)} files in {out}"
-    )
+    written = play_range[1] - play_range[0] if play_range else plays_per_user
+    typer.echo(f"Wrote {users * written} plays of {users} listener(s) as {output_format}: {len(paths)} files in {out}")
+
+
+def _play_range(text: str) -> tuple[int, int]:
+    start, _, end = text.partition(":")
+    if not (start.isdigit() and end.isdigit()):
+        raise typer.BadParameter(f"{text!r} is not START:END (two whole numbers)", param_hint="--plays")
+    return int(start), int(end)
 
 
 if __name__ == "__main__":

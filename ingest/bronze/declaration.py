@@ -8,7 +8,7 @@ from typing import Literal
 
 from ingest.audio_features import audio_features
 
-System = Literal["spotify", "kaggle", "synthetic"]
+System = Literal["spotify", "kaggle", "synthetic", "participants"]
 BRONZE_DATABASE = "bronze"
 
 

@@ -27,10 +27,18 @@ class WorkloadSpec:
     catalog_share: float = DEFAULT_CATALOG_SHARE
     first_user: int = 0  # index of the first listener (later batches can add new listeners)
     start: datetime | None = None  # local time of the first play; default: histories end 2026-10-31
+    # Only each listener's plays START to END (0-based, END excluded) are written: one source's share of an
+    # overlap (e.g. an extended export of plays 0:800, API pages of 500:1000, a classic export of 300:900).
+    play_range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.users < 1 or self.plays_per_user < 1:
             raise ValueError("users and plays_per_user must be at least 1")
+        if self.play_range is not None and not 0 <= self.play_range[0] < self.play_range[1] <= self.plays_per_user:
+            raise ValueError(
+                f"play_range {self.play_range[0]}:{self.play_range[1]} must lie within 0:{self.plays_per_user} "
+                "and hold at least one play"
+            )
         if not 0.0 <= self.catalog_share <= 1.0:
             raise ValueError("catalog_share must be within [0, 1]")
 
@@ -46,10 +54,12 @@ def universe_for(spec: WorkloadSpec) -> TrackUniverse:
 
 
 def listeners(spec: WorkloadSpec, universe: TrackUniverse) -> Iterator[ListenerPlays]:
+    """Each listener's plays (those of ``spec.play_range`` when set)."""
     for index in range(spec.first_user, spec.first_user + spec.users):
-        yield simulate_listener(
+        plays = simulate_listener(
             universe, index, spec.plays_per_user, spec.seed, spec.timezone, spec.catalog_share, spec.start
         )
+        yield plays.between(*spec.play_range) if spec.play_range else plays
 
 
 def generate(

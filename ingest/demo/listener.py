@@ -40,6 +40,7 @@ LISTENER_TABLES = (
     "bronze.listening_history_bronze",
     "bronze.podcast_history_bronze",
     "bronze.audiobook_history_bronze",
+    "bronze.participant_timezones",
     "silver.listening_with_features",
     "gold.wellbeing_indicators",
     "gold.temporal_patterns",

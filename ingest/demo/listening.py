@@ -8,7 +8,7 @@ the catalog part of the library, the rest take the synthetic path. Everything is
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 import numpy as np
@@ -58,6 +58,10 @@ SHUFFLE_SKIP_BONUS = 0.1
 REPEAT_RATE = 0.05
 MIN_MS_PLAYED = 1000
 DEFAULT_END = datetime(2026, 10, 31)
+# How long before the export's ts the recently-played API's played_at lies: both mark a play's end, seconds apart.
+# The classic export's endTime is the minute of the same moment (measured on a real listener's overlapping classic
+# and extended exports: ts - endTime within [0, 60) s for 97% of the plays, up to 80 s for the rest).
+API_LAG_MS = (0, 3000)
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ class ListenerPlays:
 
     user_name: str
     user_index: int
-    played_at_ms: np.ndarray  # UTC epoch ms (whole seconds) when the play ended: the export's ts, the API's played_at
+    played_at_ms: np.ndarray  # UTC epoch ms (whole seconds) when the play ended: the extended export's ts
+    api_lag_ms: np.ndarray  # how much earlier the API's played_at is (API_LAG_MS): its played_at and classic endTime
     track: np.ndarray
     ms_played: np.ndarray
     session: np.ndarray
@@ -83,6 +88,17 @@ class ListenerPlays:
 
     def __len__(self) -> int:
         return len(self.track)
+
+    @property
+    def api_played_at_ms(self) -> np.ndarray:
+        """When the recently-played API says each play ended (milliseconds), ``api_lag_ms`` before the export's ts."""
+        return self.played_at_ms - self.api_lag_ms
+
+    def between(self, start: int, stop: int) -> "ListenerPlays":
+        """Plays ``start`` to ``stop`` (0-based, stop excluded) of the listener: what one source covers of them."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        arrays = {name: value[start:stop] for name, value in values.items() if isinstance(value, np.ndarray)}
+        return replace(self, **arrays)
 
 
 def user_name(index: int) -> str:
@@ -192,6 +208,8 @@ def simulate_listener(
     # Whole seconds, as the export's ts: plays >= 1 s apart never share a second (distinct play_ids).
     played_at_ms = (starts[session] + offset_in_session) // 1000 * 1000
 
+    # Drawn from a generator of their own, so adding them changed none of the plays' other values.
+    api_lag_ms = np.random.default_rng([seed, 3, user_index]).integers(API_LAG_MS[0], API_LAG_MS[1] + 1, plays)
     favourite_platforms = rng.choice(len(PLATFORMS), size=2, replace=False)
     session_platform = PLATFORMS[
         np.where(rng.random(len(lengths)) < 0.8, favourite_platforms[0], favourite_platforms[1])
@@ -203,6 +221,7 @@ def simulate_listener(
         user_name=user_name(user_index),
         user_index=user_index,
         played_at_ms=played_at_ms.astype(np.int64),
+        api_lag_ms=api_lag_ms.astype(np.int64),
         track=track,
         ms_played=ms_played,
         session=session,

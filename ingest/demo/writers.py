@@ -5,6 +5,9 @@
   must drop), rolled over every 10,000 records like Spotify's files.
 - ``classic``: ``StreamingHistory_music_<N>.json`` (UTC ``endTime`` minute, artist, track, msPlayed).
 - ``api``: recently-played responses, 50 plays a page, newest first, with cursors and ``next``.
+The same plays in every format, as Spotify gives them: the API's ``played_at`` 0-3 s before the extended export's
+``ts`` (milliseconds), the classic ``endTime`` the minute of that moment, the API listing only plays over 30 s; a
+listener's plays ``START:END`` (``WorkloadSpec.play_range``) give one source's share of an overlap.
 - ``bronze``: parquet files with the columns of ``bronze.listening_history_bronze``.
 Every writer sorts and serialises deterministically, so the same seed gives byte-identical files.
 """
@@ -89,7 +92,8 @@ def write_extended(universe: TrackUniverse, plays: ListenerPlays, folder: Path) 
 
 
 def write_classic(universe: TrackUniverse, plays: ListenerPlays, folder: Path) -> list[Path]:
-    ended = pd.to_datetime(plays.played_at_ms, unit="ms", utc=True)  # Spotify's endTime is the UTC minute
+    # Spotify's endTime is the UTC minute the play ended, as the API has it (a little before the extended ts)
+    ended = pd.to_datetime(plays.api_played_at_ms, unit="ms", utc=True)
     end_time = ended.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
     t = plays.track
     records = [
@@ -166,11 +170,12 @@ def _api_context(plays: ListenerPlays, i: int) -> dict | None:
 def api_pages(universe: TrackUniverse, plays: ListenerPlays) -> list[dict]:
     """Recently-played responses covering the listener's API-visible plays, newest page first."""
     visible = np.flatnonzero(plays.ms_played >= API_MIN_MS_PLAYED)[::-1]  # newest first
-    played_at = _utc_text(plays.played_at_ms, "%Y-%m-%dT%H:%M:%S.%fZ")
+    played_at_ms = plays.api_played_at_ms
+    played_at = _utc_text(played_at_ms, "%Y-%m-%dT%H:%M:%S.%fZ")
     pages = []
     for part in _chunks(len(visible), API_PAGE_SIZE):
         rows = visible[part]
-        newest, oldest = int(plays.played_at_ms[rows[0]]), int(plays.played_at_ms[rows[-1]])
+        newest, oldest = int(played_at_ms[rows[0]]), int(played_at_ms[rows[-1]])
         last_page = part.stop >= len(visible)
         pages.append(
             {

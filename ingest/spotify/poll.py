@@ -29,7 +29,7 @@ from ingest.spotify.client import (
 from ingest.spotify.lapse import clear_lapse, recording_lapse
 from ingest.spotify.metadata import cache_page_tracks, fetch_metadata
 from ingest.spotify.poll_failures import POLL_FAILED
-from ingest.spotify.recently_played import RECENTLY_PLAYED, api_landing_dir
+from ingest.spotify.recently_played import RECENTLY_PLAYED, api_landing_dir, land_page
 from ingest.spotify.users import listeners_with_tokens, pseudonymous_user_id, user_state_dir
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ def _poll(settings: Settings, user_id: str) -> PollResult:
     if not items:  # no play since the cursor: nothing to land (a poll every 30 minutes mostly finds none)
         return PollResult("polled", plays=0)
     landing = api_landing_dir(settings, user_id)
-    envelope = {"user_id": user_id, "fetched_at": fetched_at.isoformat(), "request": params, "response": response}
-    write_once(landing / RECENTLY_PLAYED.name / f"{stamp}.json", _dumps(envelope))
+    land_page(settings, user_id, params, response, fetched_at)
     gap = _check_gap(items, cursor)
     if gap:
         write_once(landing / "gaps" / f"{stamp}.json", _dumps(gap | {"user_id": user_id, "detected_at": stamp}))

@@ -5,12 +5,13 @@ Each API response lands whole, in an envelope (``user_id``, ``fetched_at``, ``re
 fetch read them.
 """
 
+from datetime import datetime
 from pathlib import Path
 
 import orjson
 
 from ingest.config import Settings
-from ingest.landing.store import landed_files
+from ingest.landing.store import landed_files, write_once
 from ingest.resource import Resource
 
 RECENTLY_PLAYED = Resource(
@@ -24,6 +25,14 @@ RECENTLY_PLAYED = Resource(
 
 def api_landing_dir(settings: Settings, user_id: str) -> Path:
     return settings.landing_path / "api" / user_id
+
+
+def land_page(settings: Settings, user_id: str, request: dict, response: dict, fetched_at: datetime) -> Path:
+    """Land one recently-played response of a listener in its envelope (write once; the name is the fetch time)."""
+    envelope = {"user_id": user_id, "fetched_at": fetched_at.isoformat(), "request": request, "response": response}
+    path = api_landing_dir(settings, user_id) / RECENTLY_PLAYED.name / f"{fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}.json"
+    write_once(path, orjson.dumps(envelope))
+    return path
 
 
 def landed_pages(settings: Settings) -> list[Path]:

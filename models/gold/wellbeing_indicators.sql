@@ -7,16 +7,23 @@
     Every division is a try_divide: a period with no music, no listening time or no features gives null,
     never an error (the server runs with ANSI SQL on).
 
+    Spoken word's local days follow each participant's timezone (`stg_participants__timezones`, else
+    TIMEZONE), as Silver's do.
+
     Incremental (MERGE on the period key): a run recomputes, per listener with Silver rows built since its
-    latest `built_at` or spoken-word plays loaded since then, every day and week from the earliest week those
-    rows fall in, and leaves the other periods as they are; a full refresh computes them all. Silver and the
-    spoken-word plays only grow or are rewritten, so a period never loses its row.
+    latest `built_at`, spoken-word plays loaded since then or a timezone set since then, every day and week
+    from the earliest week those rows fall in (a day earlier: a Silver play a rebuild merged into another, and
+    so deleted, lies just before it; spoken word's day is taken in TIMEZONE, at most a day off), and leaves the
+    other periods as they are; a full refresh computes them all. A recomputed period left without plays (a
+    play merged into another, a changed timezone) is emitted with no `built_at`, which the MERGE takes as a
+    deletion (`merge_delete_if_null`), so the table ends as a full refresh leaves it.
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['user_id', 'period_type', 'period_start'],
+        merge_delete_if_null='built_at',
         on_schema_change='append_new_columns',
     )
 }}
@@ -44,13 +51,21 @@
 {%- if watermark is not none -%}
     {%- set loaded_since = watermark ~ ' - interval ' ~ (var('incremental_lookback_minutes') | int) ~ ' minutes' -%}
     {%- set first_changed_weeks = listeners_changed_since([
-        (ref('listening_with_features'), 'built_at', watermark, 'played_date_local'),
-        (ref('stg_spotify__podcast_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
-        (ref('stg_spotify__audiobook_plays'), 'loaded_at', loaded_since, local_date('played_at', timezone)),
+        (ref('listening_with_features'), 'built_at', watermark, 'date_sub(played_date_local, 1)'),
+        (ref('stg_spotify__podcast_plays'), 'loaded_at', loaded_since, 'date_sub(' ~ local_date('played_at', timezone) ~ ', 1)'),
+        (ref('stg_spotify__audiobook_plays'), 'loaded_at', loaded_since, 'date_sub(' ~ local_date('played_at', timezone) ~ ', 1)'),
+        (ref('stg_participants__timezones'), 'set_at', watermark, "date'1970-01-01'"),
     ], "cast(date_trunc('week', {}) as date)") -%}
 {%- endif -%}
 {#- A full build recomputes every period; an incremental one the changed listeners' weeks (from the first changed). -#}
 {%- set in_periods_to_sum = listener_rows(first_changed_weeks, since_column='played_date_local', since_type='date') -%}
+{#- The built periods a run replaces, those in periods_to_sum (every one, when unknown); none on a full build. -#}
+{%- set rows_to_replace = 'false' -%}
+{%- if is_incremental() -%}
+    {%- set rows_to_replace = listener_rows(
+        first_changed_weeks, user_column='built.user_id', since_column='built.period_start', since_type='date'
+    ) -%}
+{%- endif -%}
 {%- set music_zeros, spoken_zeros = [], [] -%}
 {%- for column in music_additive -%}
     {%- do music_zeros.append('0 as ' ~ column) -%}
@@ -67,15 +82,24 @@ plays as (
 
 ),
 
+participant_timezones as (
+
+    select * from {{ ref('stg_participants__timezones') }}
+
+),
+
 spoken_plays as (
     {%- for spoken_kind, staged in spoken_models %}
 
         select
-            user_id,
-            {{ local_date('played_at', timezone) }} as played_date_local,
-            ms_played,
+            spoken.user_id,
+            to_date(from_utc_timestamp(
+                spoken.played_at, coalesce(participant_timezones.timezone, '{{ timezone }}')
+            )) as played_date_local,
+            spoken.ms_played,
             '{{ spoken_kind }}' as spoken_kind
-        from {{ ref(staged) }}
+        from {{ ref(staged) }} as spoken
+        left join participant_timezones on spoken.user_id = participant_timezones.user_id
         {%- if not loop.last %}
 
             union all
@@ -205,7 +229,7 @@ with_variance as (
 
 ),
 
-final as (
+indicators as (
 
     select
         user_id,
@@ -231,6 +255,66 @@ final as (
         audiobook_plays,
         {{ built_at() }} as built_at
     from with_variance
+
+),
+
+{# The recomputed periods that no longer have plays: the MERGE deletes them (none on a full build; every column
+    of `indicators` but the key null: a column added there and not here fails the build). #}
+emptied_periods as (
+
+    select
+        built.user_id,
+        built.period_type,
+        built.period_start
+    from {{ this if is_incremental() else 'indicators' }} as built
+    where
+        ({{ rows_to_replace }})
+        and not exists (
+            select 1 from indicators
+            where
+                indicators.user_id = built.user_id
+                and indicators.period_type = built.period_type
+                and indicators.period_start = built.period_start
+        )
+
+),
+
+deletions as (
+
+    select
+        user_id,
+        period_type,
+        period_start,
+        null as minutes_listened,
+        null as plays,
+        null as valence_weighted,
+        null as energy_weighted,
+        null as mood_variability,
+        null as late_night_share,
+        null as repeat_share,
+        null as skip_rate,
+        null as share_features_real,
+        null as share_features_kaggle,
+        null as share_features_synthetic,
+        null as share_no_features,
+        null as feature_coverage_plays,
+        null as feature_coverage_minutes,
+        null as podcast_minutes,
+        null as podcast_plays,
+        null as audiobook_minutes,
+        null as audiobook_plays,
+        null as built_at
+    from emptied_periods
+
+),
+
+final as (
+
+    select * from indicators
+
+    union all
+
+    select * from deletions
 
 )
 

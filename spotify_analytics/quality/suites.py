@@ -20,6 +20,7 @@ from ingest.bronze.schemas import (
     AUDIOBOOK_HISTORY,
     KAGGLE_TRACKS,
     LISTENING_HISTORY,
+    PARTICIPANT_TIMEZONES,
     PODCAST_HISTORY,
     SYNTHETIC_FEATURES,
     TRACK_FEATURES,
@@ -251,6 +252,7 @@ SUITE_BUILDERS = {
         _bronze(AUDIOBOOK_HISTORY, "played_at"),
         _bronze(TRACK_FEATURES, "fetched_at"),
         _bronze(SYNTHETIC_FEATURES),
+        _bronze(PARTICIPANT_TIMEZONES, "set_at"),
     ),
     SILVER: (_listening_with_features, _feature_coverage),
 }

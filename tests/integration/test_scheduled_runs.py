@@ -153,6 +153,7 @@ BRONZE_OF = {
     "model.spotify_analytics.stg_spotify__track_features": "bronze.my_tracks_features_bronze",
     "model.spotify_analytics.stg_synthetic__track_features": "bronze.my_tracks_features_bronze_synthetic",
     "model.spotify_analytics.stg_kaggle__tracks": "bronze.kaggle_tracks_bronze",
+    "model.spotify_analytics.stg_participants__timezones": "bronze.participant_timezones",
     "source.spotify_analytics.kaggle.kaggle_tracks_bronze": "bronze.kaggle_tracks_bronze",
 }
 # Not a property of the Bronze rows: stg_kaggle__tracks keeps one row per track with row_number() = 1.

@@ -159,8 +159,16 @@ def test_classic_export_is_the_same_plays_in_utc_minutes(kaggle_sample: Path, tm
     assert len(records) == len(extended) == 10_001
     for old, new in zip(records[::997], extended[::997], strict=True):
         assert set(old) == {"endTime", "artistName", "trackName", "msPlayed"}
-        assert old["endTime"] == pd.Timestamp(new["ts"]).strftime("%Y-%m-%d %H:%M")  # Spotify's endTime is UTC
         assert (old["trackName"], old["msPlayed"]) == (new["master_metadata_track_name"], new["ms_played"])
+    # Spotify's endTime is the UTC minute the play ended as the API has it, 0-3 s before the extended ts: the ts
+    # lies 0-63 s after the start of that minute, and in the minute before the ts's own now and then
+    after = [
+        (pd.Timestamp(new["ts"]) - pd.Timestamp(old["endTime"], tz="UTC")).total_seconds()
+        for old, new in zip(records, extended, strict=True)
+    ]
+    assert min(after) >= 0 and max(after) <= 63
+    earlier_minute = sum(seconds >= 60 for seconds in after)
+    assert 0 < earlier_minute < len(after) * 0.05  # plays whose ts lies in the first 0-3 s of a minute
 
 
 def test_api_pages_have_the_recently_played_shape(kaggle_sample: Path, tmp_path: Path) -> None:
@@ -185,6 +193,23 @@ def test_api_pages_have_the_recently_played_shape(kaggle_sample: Path, tmp_path:
     assert track["name"] and track["album"]["name"] and track["duration_ms"] > 0
     assert all(set(artist) >= {"id", "name"} for artist in track["artists"])
     assert items[-1]["track"]["id"] == long_plays[0]["spotify_track_uri"].rsplit(":", 1)[1]
+    # the same plays, each ending 0-3 s earlier than the export's ts says, to the millisecond
+    lags = [
+        (pd.Timestamp(record["ts"]) - pd.Timestamp(item["played_at"])).total_seconds()
+        for record, item in zip(long_plays, reversed(items), strict=True)
+    ]
+    assert min(lags) >= 0 and max(lags) <= 3 and len(set(lags)) > 100
+
+
+def test_a_play_range_writes_that_share_of_the_same_plays(kaggle_sample: Path, tmp_path: Path) -> None:
+    whole = read_records(generate(spec(kaggle_sample, plays=1_000, seed=3), "extended", tmp_path / "whole"))
+    ranged = WorkloadSpec(
+        users=1, plays_per_user=1_000, seed=3, catalog_csv=kaggle_sample, timezone=TIMEZONE, play_range=(250, 700)
+    )
+    part = read_records(generate(ranged, "extended", tmp_path / "part"))
+    assert part == whole[250:700]
+    with pytest.raises(ValueError, match="play_range 900:1200 must lie within 0:1000"):
+        WorkloadSpec(users=1, plays_per_user=1_000, seed=3, catalog_csv=kaggle_sample, play_range=(900, 1_200))
 
 
 def test_cli_writes_the_workload(kaggle_sample: Path, tmp_path: Path) -> None:
@@ -199,6 +224,13 @@ def test_cli_writes_the_workload(kaggle_sample: Path, tmp_path: Path) -> None:
     bad = subprocess.run([*command[:-2], "--out", str(tmp_path), "--format", "xml"], cwd=REPO, capture_output=True,
                          text=True, check=False)  # fmt: skip
     assert bad.returncode != 0 and "choose one of" in bad.stderr + bad.stdout
+    share = subprocess.run([*command, "--plays", "100:250", "--out", str(tmp_path / "share")], cwd=REPO,
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert share.returncode == 0 and "Wrote 300 plays of 2 listener(s) as classic" in share.stdout, share.stderr
+    written = tmp_path / "share" / "listener_001" / "StreamingHistory_music_0.json"
+    assert len(orjson.loads(written.read_bytes())) == 150
+    outside = subprocess.run([*command, "--plays", "250:400"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert outside.returncode != 0 and "must lie within 0:300" in outside.stderr
 
 
 def test_generated_bronze_rows_load_through_the_server(lakehouse, kaggle_sample: Path, tmp_path: Path) -> None:
