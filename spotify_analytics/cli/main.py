@@ -10,21 +10,27 @@ from typing import Annotated
 import typer
 
 from spotify_analytics.cli import (
+    dataset,
     demo,
     doctor,
     evaluate,
     export,
     load,
+    participants,
     pipeline,
     report,
     server,
     spotify,
     synthetic,
+    timetravel,
     validate,
 )
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
-for module in (server, spotify, export, load, synthetic, demo, validate, pipeline, report, evaluate, doctor):
+for module in (
+    *(server, spotify, export, load, synthetic, demo, validate, pipeline, report),
+    *(participants, dataset, timetravel, evaluate, doctor),
+):
     app.add_typer(module.commands)
 
 
