@@ -21,6 +21,7 @@ class Journal:
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     steps_done: list[str] = field(default_factory=list)
     rows_removed: dict[str, int] = field(default_factory=dict)  # table -> rows deleted (summed over attempts)
+    rows_deleting: dict[str, int] = field(default_factory=dict)  # table -> rows of a DELETE not known to be done
     tables_to_erase: list[str] = field(default_factory=list)  # tables whose old versions must be erased
     tables_erased: list[str] = field(default_factory=list)
     original_properties: dict[str, dict[str, str | None]] = field(default_factory=dict)

@@ -56,10 +56,8 @@ def rows_naming(spark: "SparkSession", table: DeltaTable, pseudonym: str) -> int
     return int(spark.sql(f"select count(*) as n from {table.sql} where {condition}").collect()[0]["n"])
 
 
-def delete_rows_naming(spark: "SparkSession", table: DeltaTable, pseudonym: str) -> int:
-    """Delete the rows naming the pseudonym from the table's latest version; the number deleted."""
-    rows = rows_naming(spark, table, pseudonym)
-    if rows:
-        condition = naming_condition(table.schema(spark), pseudonym)
+def delete_rows_naming(spark: "SparkSession", table: DeltaTable, pseudonym: str) -> None:
+    """Delete the rows naming the pseudonym from the table's latest version."""
+    condition = naming_condition(table.schema(spark), pseudonym)
+    if condition is not None:
         spark.sql(f"delete from {table.sql} where {condition}").collect()
-    return rows

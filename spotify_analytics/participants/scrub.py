@@ -7,8 +7,9 @@ names them, which is edited so it no longer does.
   every list item and every key that names the pseudonym, or one of their ``play_id``s, is taken out; a
   validation result's statistics are counted again from the results that remain. A file that still names them
   after that is deleted.
-- **Other text files** (the server's and dbt's logs, dbt's compiled SQL and artifacts): the pseudonym is replaced
-  by ``REDACTED``; a binary file that names it (dbt's partial-parse cache) is deleted (it is made again).
+- **Other text files** (the server's and dbt's logs, dbt's compiled SQL and artifacts): the pseudonym is
+  overwritten in place by a mask of the same length (``masked``), so a log the server keeps appending to stays
+  the same file; a binary file that names it (dbt's partial-parse cache) is deleted (it is made again).
 """
 
 import json
@@ -24,7 +25,7 @@ from ingest.landing.store import atomic_write
 
 log = logging.getLogger(__name__)
 
-REDACTED = "[withdrawn participant]"
+MASK_WORD = "withdrawn"
 PLAY_ID = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1 << 20
 
@@ -167,16 +168,28 @@ def files_under(root: Path, skip: Iterable[Path]) -> Iterator[Path]:
             yield here / name
 
 
+def masked(pseudonym: str) -> bytes:
+    """What overwrites the pseudonym in a text file: ``MASK_WORD`` padded with ``#`` to the same length."""
+    return f"{MASK_WORD:#^{len(pseudonym)}}"[: len(pseudonym)].encode()
+
+
 def redact_file(path: Path, pseudonym: str) -> FileCounts:
-    """Replace the pseudonym in a text file; delete a binary file that holds it."""
-    if not file_names(path, pseudonym.encode()):
+    """Overwrite the pseudonym in a text file, in place; delete a binary file that holds it."""
+    needle = pseudonym.encode()
+    if not file_names(path, needle):
         return FileCounts()
+    content = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        content.decode("utf-8")
     except UnicodeDecodeError:
         path.unlink(missing_ok=True)
         return FileCounts(deleted=1)
-    atomic_write(path, text.replace(pseudonym, REDACTED).encode(), mode=os.stat(path).st_mode & 0o777)
+    with path.open("r+b") as handle:
+        start = content.find(needle)
+        while start >= 0:
+            handle.seek(start)
+            handle.write(masked(pseudonym))
+            start = content.find(needle, start + len(needle))
     return FileCounts(edited=1)
 
 

@@ -192,13 +192,21 @@ def _folders(
 def _rows(
     spark: "SparkSession", pseudonym: str, tables: dict[str, DeltaTable], journal: Journal, progress: Progress
 ) -> None:
+    """Delete the rows naming them, table by table. A table is listed for erasure before its DELETE starts, and
+    the rows of a DELETE that a killed attempt left unconfirmed count when the table no longer holds any."""
     for name, table in tables.items():
-        deleted = delete_rows_naming(spark, table, pseudonym)
-        if deleted:
-            journal.rows_removed[name] = journal.rows_removed.get(name, 0) + deleted
-            progress(f"deleted {deleted:,} row(s) from {name}")
-        if name in journal.rows_removed and name not in journal.tables_to_erase:
-            journal.tables_to_erase.append(name)
+        found = rows_naming(spark, table, pseudonym)
+        unconfirmed = journal.rows_deleting.pop(name, None)
+        if unconfirmed is not None and not found:
+            journal.rows_removed[name] = journal.rows_removed.get(name, 0) + unconfirmed
+        if found:
+            journal.rows_deleting[name] = found
+            if name not in journal.tables_to_erase:
+                journal.tables_to_erase.append(name)
+            journal.save()
+            delete_rows_naming(spark, table, pseudonym)
+            journal.rows_removed[name] = journal.rows_removed.get(name, 0) + journal.rows_deleting.pop(name)
+            progress(f"deleted {found:,} row(s) from {name}")
         journal.save()
 
 
