@@ -62,8 +62,7 @@ class DocCommand:
 
     path: Path
     line: int
-    program: str  # "spotify-analytics", "python -m spotify_analytics", "python -m bench.workload", "python -m bench.run",
-    # "make"
+    program: str  # "spotify-analytics", "python -m spotify_analytics", "python -m bench.workload|run", "make"
     text: str  # the argument text after the program
     in_code_block: bool
 
@@ -106,10 +105,8 @@ def doc_commands(path: Path) -> Iterator[DocCommand]:
             segment = segment.strip()
             if match := PYTHON_COMMAND.search(segment):
                 yield DocCommand(path, number, f"python -m {match[1]}", match[2], in_block)
-            elif match := SCRIPT_COMMAND.search(segment):
-                yield DocCommand(path, number, CLI, match[1], in_block)
-            elif match := COMPOSE_COMMAND.search(segment):
-                yield DocCommand(path, number, CLI, match[1], in_block)
+            elif (match := SCRIPT_COMMAND.search(segment)) or (match := COMPOSE_COMMAND.search(segment)):
+                yield DocCommand(path, number, CLI, match[1], in_block)  # the console script, or it in its container
             elif match := MAKE_COMMAND.match(segment):
                 yield DocCommand(path, number, "make", match[1], in_block)
 
