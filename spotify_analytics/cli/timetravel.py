@@ -68,7 +68,7 @@ def restore_command(
     if problem:
         raise fail(f"{problem}; nothing was restored")
     target = f"version {to_version}" if to_version is not None else f"its version at {to_timestamp} UTC"
-    removed, restored = metrics.get("num_removed_file", 0), metrics.get("num_restored_file", 0)
+    removed, restored = metrics.get("num_removed_files", 0), metrics.get("num_restored_files", 0)
     typer.echo(f"restore: {name} is back to {target} ({removed} file(s) set aside, {restored} restored).")
     if forgotten:
         typer.echo(

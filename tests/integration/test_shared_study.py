@@ -79,7 +79,9 @@ def test_the_console_script_is_the_cli_and_goes_through_faults_run(study: Lakeho
     script, module = cli(study, "--help"), study.cli("--help")
     assert script.returncode == module.returncode == 0
     assert "participants" in script.stdout and "export-dataset" in script.stdout
-    assert script.stdout.replace("spotify-analytics", "") == module.stdout.replace("python -m spotify_analytics", "")
+    words = [" ".join(output.replace(name, "").split()) for output, name in
+             ((script.stdout, "spotify-analytics"), (module.stdout, "python -m spotify_analytics"))]  # fmt: skip
+    assert words[0] == words[1]
     deadline = {"LAKEHOUSE_COMMAND_TIMEOUT": "0.001"}
     for program in ([SCRIPT], [sys.executable, "-m", "spotify_analytics"]):
         ended = run_command([*program, "export-dataset", "--out", str(tmp_path / "x")], {**study.env, **deadline})
@@ -163,6 +165,8 @@ def test_a_bad_import_that_reached_silver_is_restored_away(study: Lakehouse, tmp
             restored = cli(study, "restore", table, "--to-version", str(before[table]))
             assert restored.returncode == 0, restored.stdout + restored.stderr
             assert f"{table} is back to version {before[table]}" in restored.stdout
+            after = cli(study, "history", table).stdout
+            assert count(study, f"select count(*) from {table}") == counts[table], restored.stdout + after
     rebuilt = study.dbt("run", "--full-refresh", "--select", "listening_with_features")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     assert {table: count(study, f"select count(*) from {table}") for table in (*tables, SILVER)} == counts
@@ -432,6 +436,7 @@ def test_the_dataset_holds_no_direct_identifier(dataset: Path) -> None:
             if isinstance(records, list):
                 values |= {str(r[key]) for r in records for key in ("platform", "ip_addr", "ip_addr_decrypted")
                            if isinstance(r, dict) and r.get(key)}  # fmt: skip
+    values = {value for value in values if len(value) > 8}  # IP addresses and device strings, not "unknown"
     assert len(values) > 100
     names = set(real_exports_users())
     for path in exported_files(dataset):
