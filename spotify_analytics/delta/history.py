@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ingest.bronze.delta import sql_string
 from ingest.config import Settings
-from spotify_analytics.delta.tables import delta_tables
+from spotify_analytics.delta.tables import delta_tables, drop_cached_copies
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -103,5 +103,6 @@ def restore_target(spark: "SparkSession", table: str, version: int | None, times
 def restore_table(spark: "SparkSession", table: str, version: int | None, timestamp: datetime | None) -> dict:
     """Restore the table to a version or a time; Delta's restore metrics (files and bytes removed and restored)."""
     target = restore_target(spark, table, version, timestamp)
-    [row] = spark.sql(f"restore table {table} to {target}").collect()
-    return row.asDict()
+    rows = spark.sql(f"restore table {table} to {target}").collect()  # no row: it is that version already
+    drop_cached_copies(spark, table)
+    return rows[0].asDict() if rows else {}

@@ -71,5 +71,13 @@ def last_checkpoint_version(table: DeltaTable) -> int | None:
         return None
 
 
+def drop_cached_copies(spark: "SparkSession", table: str) -> None:
+    """Drop every copy of the table the server keeps cached (Great Expectations persists the frames it validates,
+    in the server's shared cache): after a RESTORE, which does not refresh them, every session would otherwise
+    go on reading the version before it, and after a withdrawal's DELETE no copy of the rows is left in memory.
+    ``table``: a name or ``DeltaTable.sql``."""
+    spark.sql(f"uncache table if exists {table}").collect()
+
+
 def latest_version(spark: "SparkSession", table: DeltaTable) -> int:
     return int(spark.sql(f"describe history {table.sql} limit 1").collect()[0]["version"])

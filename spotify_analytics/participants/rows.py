@@ -9,7 +9,7 @@ and 16 hex digits, so it does not occur by chance in a track title or a catalog 
 
 from typing import TYPE_CHECKING
 
-from spotify_analytics.delta.tables import DeltaTable
+from spotify_analytics.delta.tables import DeltaTable, drop_cached_copies
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -61,3 +61,6 @@ def delete_rows_naming(spark: "SparkSession", table: DeltaTable, pseudonym: str)
     condition = naming_condition(table.schema(spark), pseudonym)
     if condition is not None:
         spark.sql(f"delete from {table.sql} where {condition}").collect()
+        drop_cached_copies(spark, table.sql)
+        if "." in table.name and spark.catalog.tableExists(table.name):
+            drop_cached_copies(spark, table.name)  # a copy cached by name is not always matched by path
