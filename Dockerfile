@@ -36,16 +36,17 @@ RUN python -m venv /opt/venv \
 
 WORKDIR /app
 COPY --chown=app:app . /app
-# The project and the dbt adapter plugin, without touching the pinned dependencies.
+# The project (with its console script `spotify-analytics`) and the dbt adapter plugin, without touching the
+# pinned dependencies.
 RUN uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python --no-deps /app /app/adapter \
     && mkdir -p /app/data && chown app:app /app/data
 
 USER app
 # The Delta jars into the project-local Ivy cache now, so containers start without the network.
-RUN python -m spotify_analytics server fetch-jars
+RUN spotify-analytics server fetch-jars
 
 VOLUME ["/app/data"]
 EXPOSE 10000 15002 8080
 HEALTHCHECK --interval=30s --timeout=15s --start-period=180s --retries=3 \
-    CMD ["python", "-m", "spotify_analytics", "server", "status"]
-CMD ["python", "-m", "spotify_analytics", "--help"]
+    CMD ["spotify-analytics", "server", "status"]
+CMD ["spotify-analytics", "--help"]

@@ -40,11 +40,11 @@ $(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
 	touch $@
 
 $(JARS): $(INSTALLED)
-	$(BIN)/python -m spotify_analytics server fetch-jars
+	$(BIN)/spotify-analytics server fetch-jars
 	touch $@
 
 run: setup ## Start the lakehouse server if needed and run the pipeline (demo data without credentials)
-	$(BIN)/python -m spotify_analytics pipeline
+	$(BIN)/spotify-analytics pipeline
 
 test: setup chromium ## Run the test suite (starts and stops its own lakehouse server)
 	$(BIN)/python -m pytest
@@ -52,7 +52,7 @@ test: setup chromium ## Run the test suite (starts and stops its own lakehouse s
 lint: setup ## ruff and sqlfluff (its dbt templater asks the lakehouse server, which is started when down)
 	$(BIN)/ruff check ingest spotify_analytics adapter tests bench python_models conftest.py
 	$(BIN)/ruff format --check ingest spotify_analytics adapter tests bench conftest.py
-	$(BIN)/python -m spotify_analytics server start
+	$(BIN)/spotify-analytics server start
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 
 lock: ## Re-resolve requirements.lock from the pyproject.toml files (replaced only when resolution succeeds)
@@ -65,11 +65,11 @@ bench: setup ## Benchmarks W1-W4 on a lakehouse of their own (W3 10M plays: make
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 server-start: setup
-	$(BIN)/python -m spotify_analytics server start
+	$(BIN)/spotify-analytics server start
 server-stop:
-	$(BIN)/python -m spotify_analytics server stop
+	$(BIN)/spotify-analytics server stop
 server-status:
-	$(BIN)/python -m spotify_analytics server status
+	$(BIN)/spotify-analytics server status
 
 clean: ## Remove the virtualenv, caches and dbt output (keeps data/)
 	rm -rf $(VENV) .cache target logs

@@ -18,7 +18,7 @@ chown app:app "$env_file"
 umask 022
 
 # The crontab from PIPELINE_SCHEDULE / POLL_SCHEDULE; a bad schedule stops the container here.
-su app -s /bin/sh -c '. /home/app/.cron-env && python -m spotify_analytics crontab' >/etc/cron.d/spotify-lakehouse
+su app -s /bin/sh -c '. /home/app/.cron-env && spotify-analytics crontab' >/etc/cron.d/spotify-lakehouse
 chmod 644 /etc/cron.d/spotify-lakehouse
 echo "Scheduler crontab:"
 grep -Ev '^(#|$)' /etc/cron.d/spotify-lakehouse

@@ -82,6 +82,11 @@ def _manifest(settings: Settings) -> Path:
     return private_dir(settings.ingest_state_path) / "bronze_loaded_files.json"
 
 
+def loaded_landing_files(settings: Settings) -> list[str]:
+    """The landing files (names relative to the landing folder) the loads have merged, so the next load skips them."""
+    return list(read_json(_manifest(settings), []) or [])
+
+
 def forget_loaded(settings: Settings, names: list[str]) -> None:
     """Take landing files (names relative to the landing folder) off the list of loaded files, e.g. when they are
     deleted together with their rows."""

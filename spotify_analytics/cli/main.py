@@ -11,6 +11,7 @@ import typer
 
 from spotify_analytics.cli import (
     cluster,
+    dataset,
     demo,
     doctor,
     evaluate,
@@ -23,25 +24,14 @@ from spotify_analytics.cli import (
     server,
     spotify,
     synthetic,
+    timetravel,
     validate,
 )
 
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
 for module in (
-    server,
-    cluster,
-    spotify,
-    export,
-    load,
-    synthetic,
-    demo,
-    participants,
-    validate,
-    pipeline,
-    report,
-    maintain,
-    evaluate,
-    doctor,
+    *(server, cluster, spotify, export, load, synthetic, demo, validate, pipeline, report, maintain),
+    *(participants, dataset, timetravel, evaluate, doctor),
 ):
     app.add_typer(module.commands)
 

@@ -40,8 +40,12 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     ]
 
 
-def ingest_help(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return run_command([sys.executable, "-m", "spotify_analytics", *args, "--help"], {})
+CONSOLE_SCRIPT = "spotify-analytics"  # [project.scripts]: what the containers and the crontab run
+
+
+def cli_help(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``spotify-analytics ARGS --help`` with this environment's console script (the image installs the same)."""
+    return run_command([str(Path(sys.executable).parent / CONSOLE_SCRIPT), *args, "--help"], {})
 
 
 # ---------------------------------------------------------------- docker-compose.yml
@@ -139,7 +143,7 @@ def test_dockerfile_rules() -> None:
     assert users and users[-1] not in {"root", "0"}, "the image must end as a non-root user"
 
     [healthcheck] = [args for kind, args in instructions if kind == "HEALTHCHECK"]
-    assert healthcheck.endswith('CMD ["python", "-m", "spotify_analytics", "server", "status"]')
+    assert healthcheck.endswith('CMD ["spotify-analytics", "server", "status"]')
 
     assert any("openjdk-17-jre-headless" in run for run in runs)
     assert any(kind == "COPY" and "requirements.lock" in args for kind, args in instructions)
@@ -148,7 +152,7 @@ def test_dockerfile_rules() -> None:
     assert makefile_uv and f"ARG UV_VERSION={makefile_uv[1]}" in [f"ARG {a}" for k, a in instructions if k == "ARG"]
     assert any("--no-deps /app /app/adapter" in run for run in runs)
 
-    fetch = runs.index("python -m spotify_analytics server fetch-jars")
+    fetch = runs.index("spotify-analytics server fetch-jars")
     user_at = max(i for i, kind in enumerate(kinds) if kind == "USER")
     run_at = [i for i, kind in enumerate(kinds) if kind == "RUN"][fetch]
     assert user_at < run_at, "fetch the jars as the runtime user so its Ivy cache is readable"
@@ -190,19 +194,22 @@ def container_commands() -> list[list[str]]:
         services["pipeline"]["entrypoint"] + services["pipeline"]["command"],
         services["spark"]["healthcheck"]["test"][1:],
     ]
-    commands += [shlex.split(args) for kind, args in dockerfile_instructions() if kind == "RUN" and "-m ingest" in args]
+    commands += [
+        shlex.split(args) for kind, args in dockerfile_instructions() if kind == "RUN" and CONSOLE_SCRIPT in args
+    ]
     entrypoint = (REPO / "docker" / "scheduler-entrypoint.sh").read_text()
-    commands += [shlex.split(m) for m in re.findall(r"(python -m spotify_analytics [a-z -]+)", entrypoint)]
+    commands += [shlex.split(m) for m in re.findall(rf"({CONSOLE_SCRIPT} [a-z -]+)", entrypoint)]
     return commands
 
 
 def test_every_container_command_is_a_real_entry_point() -> None:
     commands = container_commands()
-    assert ["python", "-m", "spotify_analytics", "server", "start", "--foreground"] in commands
-    assert ["python", "-m", "spotify_analytics", "crontab"] in commands
+    assert [CONSOLE_SCRIPT, "server", "start", "--foreground"] in commands
+    assert [CONSOLE_SCRIPT, "crontab"] in commands
+    assert [CONSOLE_SCRIPT, "server", "fetch-jars"] in commands
     for command in map(list, dict.fromkeys(map(tuple, commands))):  # each distinct command once
-        if command[:3] == ["python", "-m", "spotify_analytics"]:
-            result = ingest_help(command[3:])
+        if command[0] == CONSOLE_SCRIPT:
+            result = cli_help(command[1:])
         else:
             assert command[0] == "dbt", command
             result = run_command([str(Path(sys.executable).parent / "dbt"), *command[1:3], "--help"], {})
@@ -261,8 +268,8 @@ def test_crontab_runs_the_pipeline_every_6_hours_and_poll_every_30_minutes() -> 
     for _, _, command in jobs:
         assert command[0] == "/app/docker/run-job.sh"
         assert (REPO / "docker" / "run-job.sh").is_file()
-        assert ingest_help(command[1:]).returncode == 0, command  # the job runs `python -m spotify_analytics <args>`
-    assert 'python -m spotify_analytics "$@"' in (REPO / "docker" / "run-job.sh").read_text()
+        assert cli_help(command[1:]).returncode == 0, command  # the job runs `spotify-analytics <args>`
+    assert 'spotify-analytics "$@"' in (REPO / "docker" / "run-job.sh").read_text()
 
 
 def test_crontab_schedules_are_configurable_and_checked() -> None:

@@ -1,7 +1,8 @@
 """Every command the docs show is one the project has, and docs/cli.md is what ``--help`` prints now.
 
 The commands are taken from README.md and docs/*.md (code blocks, line by line, and inline code): every
-``python -m spotify_analytics …``, ``docker compose run --rm pipeline …`` (the same CLI in its container),
+``spotify-analytics …`` (the console script, also as ``.venv/bin/spotify-analytics``), ``python -m
+spotify_analytics …`` (the same CLI), ``docker compose run --rm pipeline …`` (the same CLI in its container),
 ``python -m bench.workload …``, ``python -m bench.run …`` and ``make …``. A CLI command must name an existing
 subcommand path, and the command's parser (click, built from the typer app) must accept its options and
 arguments; placeholders (``PATH``, ``NAME``, ``<command>``, ``…``) stand for any value. In inline code a command
@@ -9,7 +10,7 @@ may be named without its required parameters (it names the command); in a code b
 ``make`` target must exist in the Makefile, and ``BENCH_ARGS`` must parse as ``bench.run``'s arguments.
 
 docs/cli.md is generated from the same parsers: the plain-text ``--help`` of every command (what
-``TYPER_USE_RICH=0 python -m spotify_analytics … --help`` prints). The test fails when it differs; run
+``TYPER_USE_RICH=0 spotify-analytics … --help`` prints). The test fails when it differs; run
 ``UPDATE_DOCS=1 .venv/bin/python -m pytest tests/integration/test_docs_commands.py`` to write it anew.
 
 No lakehouse server is needed: nothing is run, only parsed.
@@ -38,11 +39,15 @@ DOC_FILES = [REPO / "README.md", *sorted(p for p in (REPO / "docs").glob("*.md")
 REGENERATE = "UPDATE_DOCS=1 .venv/bin/python -m pytest tests/integration/test_docs_commands.py"
 HELP_WIDTH = 78  # what click wraps plain help at on an 80-column terminal
 
+CLI = "spotify-analytics"  # the console script ([project.scripts]); ``python -m spotify_analytics`` is the same app
 PROGRAMS = {
+    CLI: app,
     "python -m spotify_analytics": app,
     "python -m bench.workload": workload_app,
 }
+REFERENCE_PROGRAMS = (CLI, "python -m bench.workload")  # docs/cli.md: the CLI under the name the docs use
 PYTHON_COMMAND = re.compile(r"(?:^|\s)(?:\S*/)?python3? -m (spotify_analytics|bench\.workload|bench\.run)(?=\s|$)(.*)")
+SCRIPT_COMMAND = re.compile(r"(?:^|\s)(?:\S*/)?spotify-analytics(?=\s|$)(.*)")
 COMPOSE_COMMAND = re.compile(r"(?:^|\s)docker compose run --rm pipeline(?=\s|$)(.*)")
 MAKE_COMMAND = re.compile(r"^make(?=\s)(.*)")
 SHELL_SEPARATOR = re.compile(r"\s(?:&&|\|\||\||;)\s|;\s*$")
@@ -57,7 +62,7 @@ class DocCommand:
 
     path: Path
     line: int
-    program: str  # "python -m spotify_analytics", "python -m bench.workload", "python -m bench.run", "make"
+    program: str  # "spotify-analytics", "python -m spotify_analytics", "python -m bench.workload|run", "make"
     text: str  # the argument text after the program
     in_code_block: bool
 
@@ -100,8 +105,8 @@ def doc_commands(path: Path) -> Iterator[DocCommand]:
             segment = segment.strip()
             if match := PYTHON_COMMAND.search(segment):
                 yield DocCommand(path, number, f"python -m {match[1]}", match[2], in_block)
-            elif match := COMPOSE_COMMAND.search(segment):
-                yield DocCommand(path, number, "python -m spotify_analytics", match[1], in_block)
+            elif (match := SCRIPT_COMMAND.search(segment)) or (match := COMPOSE_COMMAND.search(segment)):
+                yield DocCommand(path, number, CLI, match[1], in_block)  # the console script, or it in its container
             elif match := MAKE_COMMAND.match(segment):
                 yield DocCommand(path, number, "make", match[1], in_block)
 
@@ -259,7 +264,7 @@ def problem(command: DocCommand) -> str | None:
 def test_the_docs_show_commands() -> None:
     """The extraction finds the commands (a guard against a pattern that silently matches nothing)."""
     programs = {command.program for command in ALL_COMMANDS}
-    assert programs >= {"python -m spotify_analytics", "python -m bench.workload", "make"}, programs
+    assert programs >= {CLI, "python -m bench.workload", "make"}, programs
     assert len(ALL_COMMANDS) > 50, [str(command) for command in ALL_COMMANDS]
 
 
@@ -274,19 +279,20 @@ def test_the_checker_refuses_what_the_cli_refuses(tmp_path: Path) -> None:
     doc.write_text(
         "`python -m spotify_analytics import-history`\n"
         "```bash\n"
-        ".venv/bin/python -m spotify_analytics server restart\n"
+        ".venv/bin/spotify-analytics server restart\n"
         "python -m spotify_analytics report --output DIR   # a comment\n"
-        "python -m spotify_analytics evaluate recommendations --holdout-plays 0\n"
+        "spotify-analytics evaluate recommendations --holdout-plays 0\n"
         "python -m spotify_analytics import-history\n"
         "python -m bench.workload generate --users N --plays-per-user M --format extended --out DIR\n"
         'make bench BENCH_ARGS="--runs 3 --only W1,W2" && make deploy\n'
         "make bench BENCH_ARGS=--fast\n"
+        "spotify-analytics restore bronze.listening_history_bronze --to-version N\n"
         "```\n"
     )
     found = {command.line: problem(command) for command in doc_commands(doc) if problem(command)}
 
     assert set(found) == {3, 4, 5, 6, 8, 9}, found
-    assert "no command 'restart'" in found[3]
+    assert "spotify-analytics server has no command 'restart'" in found[3]
     assert "--output" in found[4]
     assert "--holdout-plays" in found[5]
     assert "paths" in found[6].lower()
@@ -312,14 +318,15 @@ def cli_reference() -> str:
     parts = [
         "# Command reference",
         "",
-        "Every command's `--help`, as plain text (what `TYPER_USE_RICH=0 python -m spotify_analytics … --help`",
+        "Every command's `--help`, as plain text (what `TYPER_USE_RICH=0 spotify-analytics … --help`",
         "prints). Generated by `tests/integration/test_docs_commands.py`, which fails when this page differs from",
         f"the commands; do not edit it, regenerate it: `{REGENERATE}`.",
         "What the commands are for: [ingesting.md](ingesting.md), [operations.md](operations.md),",
-        "[quality.md](quality.md), [study-workflow.md](study-workflow.md), [benchmarks.md](benchmarks.md).",
+        "[quality.md](quality.md), [study.md](study.md), [study-workflow.md](study-workflow.md),",
+        "[benchmarks.md](benchmarks.md).",
     ]
-    for program, typer_app in PROGRAMS.items():
-        for title, text in help_sections(typer.main.get_command(typer_app), [program]):
+    for program in REFERENCE_PROGRAMS:
+        for title, text in help_sections(typer.main.get_command(PROGRAMS[program]), [program]):
             parts += ["", f"## `{title}`", "", "```", text.rstrip(), "```"]
     return "\n".join(parts) + "\n"
 

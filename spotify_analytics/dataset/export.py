@@ -1,0 +1,283 @@
+"""``export-dataset``: Silver and Gold as files a study team opens with pandas, R or DuckDB without options.
+
+Every table of the ``silver`` and ``gold`` schemas is written twice, ``<layer>/<table>.parquet`` and
+``<layer>/<table>.csv`` (UTF-8, a header row, empty cells for nulls, timestamps in ISO 8601), without the columns
+that identify a person or device directly (``identifiers``). A timestamp of local wall-clock time (a column
+ending in ``_local``) is written without a zone; every other timestamp is UTC. Beside them:
+
+- ``codebook.csv`` and ``codebook.md``: every column of every file with its type, unit and description, each
+  table's description, lineage and feature provenance, from the dbt docs (``codebook``);
+- ``manifest.json``: the code version and the pipeline run that built the data, the settings that shape it, the
+  participants included (pseudonyms only), each table's rows and the columns left out, and each file's size and
+  SHA-256.
+
+The files are written into a folder beside ``--out`` and moved into place at the end, so an export that fails
+leaves no half dataset. A folder that is not empty is refused unless ``--overwrite``, and even then only when it
+holds an earlier export (its ``manifest.json`` says so) or nothing.
+"""
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from ingest.config import Settings
+from spotify_analytics.dataset.codebook import (
+    CodebookRow,
+    ModelDoc,
+    codebook_csv,
+    codebook_markdown,
+    codebook_rows,
+    model_docs,
+    parse_manifest,
+)
+from spotify_analytics.dataset.identifiers import is_direct_identifier
+from spotify_analytics.evaluation.dbt_vars import project_vars
+from spotify_analytics.pipeline.run_log import RUNS_TABLE
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+LAYERS = ("silver", "gold")
+FORMAT = "spotify-analytics dataset"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DEFAULT_SALT = "spotify-analytics"
+Progress = Callable[[str], None]
+
+
+class ExportRefused(RuntimeError):
+    """The output folder cannot be written; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ExportedTable:
+    table: str
+    rows: int
+    files: list[dict]
+    left_out: list[str]
+    provenance: str
+
+
+def check_out_folder(out: Path, overwrite: bool) -> None:
+    """Refuse a folder that is not empty unless ``overwrite``, and one that holds anything but an export."""
+    if out.exists() and not out.is_dir():
+        raise ExportRefused(f"{out} is a file, not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise ExportRefused(f"{out} is not empty: choose an empty or new folder, or pass --overwrite to replace it")
+    try:
+        earlier = json.loads((out / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        earlier = False
+    if not earlier:
+        raise ExportRefused(
+            f"{out} holds files that are not a dataset export (no {MANIFEST} of one): --overwrite replaces only "
+            "an earlier export; choose another folder"
+        )
+
+
+def exported_tables(spark: "SparkSession") -> list[str]:
+    names = []
+    for layer in LAYERS:
+        if spark.catalog.databaseExists(layer):
+            names += [
+                f"{layer}.{table.name}"
+                for table in spark.catalog.listTables(layer)
+                if (table.tableType or "").upper() in ("MANAGED", "EXTERNAL") and not table.isTemporary
+            ]
+    return sorted(names)
+
+
+def as_file_table(table: pa.Table) -> pa.Table:
+    """Local wall-clock timestamps (``*_local``) without a zone; everything else as read."""
+    for index, field_ in enumerate(table.schema):
+        if pa.types.is_timestamp(field_.type) and field_.type.tz and field_.name.endswith("_local"):
+            naive = table.column(index).cast(pa.timestamp("us"))
+            table = table.set_column(index, pa.field(field_.name, pa.timestamp("us")), naive)
+    return table
+
+
+def as_csv_table(table: pa.Table) -> pa.Table:
+    """Nested values (lists, maps, structs) as JSON text: a CSV cell holds text."""
+    for index, field_ in enumerate(table.schema):
+        if pa.types.is_nested(field_.type):
+            values = pa.array([None if value is None else json.dumps(value, default=str) for value in
+                               table.column(index).to_pylist()], pa.string())  # fmt: skip
+            table = table.set_column(index, pa.field(field_.name, pa.string()), values)
+    return table
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_entry(folder: Path, path: Path, kind: str) -> dict:
+    return {"path": str(path.relative_to(folder)), "format": kind, "bytes": path.stat().st_size, "sha256": sha256(path)}
+
+
+def feature_provenance(table: pa.Table, variables: dict) -> str:
+    """Where a table's audio features come from, counted on the rows written."""
+    names = set(table.column_names)
+    priority = " > ".join(variables.get("feature_source_priority", []))
+    for column in ("feature_source", "catalog_source", "candidate_source"):
+        if column in names:
+            counts = pc.value_counts(table.column(column).fill_null("none")).to_pylist()
+            shown = ", ".join(f"{item['values']}: {item['counts']:,}" for item in counts) or "no rows"
+            rule = f"; each track takes the features of the first source that has it ({priority})" if (
+                column == "feature_source") else ""  # fmt: skip
+            return f"rows by `{column}`: {shown}{rule}."
+    shares = sorted(name for name in names if name.startswith("share_features_") or name == "share_no_features")
+    if shares:
+        return (
+            f"per row, the share of its plays whose features came from each source: {', '.join(shares)} "
+            f"(sources in priority order: {priority})."
+        )
+    return "no audio features of its own, or features summarised from Silver's plays (see its feature_source)."
+
+
+def code_version(settings: Settings) -> dict[str, str]:
+    version = {"package": importlib.metadata.version("spotify-analytics-pipeline")}
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=settings.project_dir,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return version
+    if described.returncode == 0:
+        version["git"] = described.stdout.strip()
+    return version
+
+
+def pipeline_runs(spark: "SparkSession") -> dict:
+    """The latest pipeline run and the latest that succeeded (``ops.pipeline_runs``)."""
+    if not spark.catalog.tableExists(RUNS_TABLE):
+        return {"note": f"{RUNS_TABLE} does not exist: no pipeline run is recorded"}
+    rows = spark.sql(
+        f"select run_id, max(run_started_at) as started_at, max(run_status) as status from {RUNS_TABLE} "
+        "group by run_id order by started_at desc"
+    ).collect()
+    runs = [{"run_id": row["run_id"], "started_at": row["started_at"].isoformat(), "status": row["status"]}
+            for row in rows]  # fmt: skip
+    succeeded = next((run for run in runs if run["status"] == "succeeded"), None)
+    return {"latest": runs[0] if runs else None, "latest_succeeded": succeeded}
+
+
+def export_dataset(spark: "SparkSession", settings: Settings, out: Path, overwrite: bool, progress: Progress) -> dict:
+    """Write the dataset into ``out``; returns its manifest."""
+    check_out_folder(out, overwrite)
+    docs = model_docs(parse_manifest(settings))
+    variables = project_vars(settings)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        manifest = _write(spark, settings, staging, docs, variables, progress)
+        _move_into_place(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _write(
+    spark: "SparkSession",
+    settings: Settings,
+    folder: Path,
+    docs: dict[str, ModelDoc],
+    variables: dict,
+    progress: Progress,
+) -> dict:
+    exported: list[ExportedTable] = []
+    codebook: list[CodebookRow] = []
+    participants: set[str] = set()
+    for name in exported_tables(spark):
+        frame = spark.table(name)
+        left_out = [column for column in frame.columns if is_direct_identifier(column)]
+        table = as_file_table(frame.drop(*left_out).toArrow())
+        layer, short = name.split(".", 1)
+        (folder / layer).mkdir(exist_ok=True)
+        parquet, csv_file = folder / layer / f"{short}.parquet", folder / layer / f"{short}.csv"
+        pq.write_table(table, parquet)
+        pa_csv.write_csv(as_csv_table(table), csv_file)
+        if "user_id" in table.column_names:
+            participants |= {value for value in table.column("user_id").unique().to_pylist() if value}
+        provenance = feature_provenance(table, variables)
+        files = [file_entry(folder, parquet, "parquet"), file_entry(folder, csv_file, "csv")]
+        exported.append(ExportedTable(name, table.num_rows, files, left_out, provenance))
+        codebook += codebook_rows(name, table.schema, docs.get(name))
+        dropped = f", left out {', '.join(left_out)}" if left_out else ""
+        progress(f"{name}: {table.num_rows:,} rows, {table.num_columns} columns{dropped}")
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_version": code_version(settings),
+        "pipeline_runs": pipeline_runs(spark),
+        "settings": {
+            "timezone": settings.timezone,
+            "feature_source_priority": variables.get("feature_source_priority"),
+            "allow_synthetic": settings.allow_synthetic,
+            "pseudonym_salt": "default (public)" if settings.user_id_salt == DEFAULT_SALT else "set (USER_ID_SALT)",
+        },
+        "participants": sorted(participants),
+        "tables": [
+            {
+                "table": item.table,
+                "rows": item.rows,
+                "columns_left_out": item.left_out,
+                "feature_provenance": item.provenance,
+                "files": item.files,
+            }
+            for item in exported
+        ],
+    }
+    header = [
+        f"Exported {manifest['exported_at']} by spotify-analytics {manifest['code_version']['package']} "
+        f"({manifest['code_version'].get('git', 'no git checkout')}); {len(participants)} participant(s), by "
+        "pseudonym. Column docs, units and lineage come from the project's dbt docs; types are the files' own.",
+        "Timestamps are UTC unless the type says local wall-clock time. In the CSV files an empty cell is null.",
+    ]
+    tables = [
+        (item.table, " and ".join(f"`{entry['path']}`" for entry in item.files), docs.get(item.table), item.provenance)
+        for item in exported
+    ]
+    (folder / "codebook.csv").write_bytes(codebook_csv(codebook))
+    (folder / "codebook.md").write_bytes(codebook_markdown(tables, codebook, header))
+    manifest["codebook"] = [file_entry(folder, folder / name, name.rsplit(".", 1)[1]) for name in
+                            ("codebook.csv", "codebook.md")]  # fmt: skip
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Replace ``out`` (empty, absent, or an earlier export checked by ``check_out_folder``) with ``staging``."""
+    old = out.parent / f".{out.name}.replaced-{os.getpid()}"
+    if out.is_dir():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
