@@ -127,7 +127,7 @@ final as (
         indicator,
         value,
         previous_value,
-        value - previous_value as change,
+        value - previous_value as change_from_previous,
         baseline_periods,
         baseline_mean,
         baseline_sd,

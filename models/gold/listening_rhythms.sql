@@ -4,9 +4,10 @@
     only measured audio features (`var('measured_feature_sources')`); `rhythm_figure` makes it null when too little
     listening or too few measured features stand behind it. Each column's description gives its formula and source.
 
-    The plays are summed twice, per listener, local day and track (repeats, the top 10, favourites) and per
-    listener, local day and part of the day (the diurnal figures, late night, the daily valence of low-valence
-    persistence); each sum is then added up per period. Every division is a try_divide (ANSI SQL on).
+    Three chains from the plays, each read once (Spark computes a CTE again for every reference): per listener,
+    local day and part of the day (the diurnal figures, late night); per listener and local day (the daily valence
+    of low-valence persistence); per listener, local day and track (repeats, the top 10, favourites). Each sum is
+    then added up per period; the three meet in one row per period. Every division is a try_divide (ANSI SQL on).
 
     Incremental (MERGE on the period key): a run recomputes every period of each listener with Silver rows built
     since its latest `built_at` (a period's figures reach back before it: the low-valence baseline, the
@@ -42,7 +43,6 @@ weighted_plays as (
 
     select
         user_id,
-        play_id,
         played_at,
         played_date_local,
         part_of_day,
@@ -127,7 +127,7 @@ days as (
         sum(ms) as ms,
         sum(measured_ms) as measured_ms,
         sum(valence_ms) as valence_ms
-    from day_parts
+    from weighted_plays
     group by user_id, played_date_local
 
 ),
@@ -196,29 +196,19 @@ low_day_runs as (
 
 ),
 
-low_runs as (
+low_run_sums as (
 
+    -- per period and run of low days (run_key null: the days in no run)
     select
         user_id,
         period_type,
         period_start,
-        run_id,
-        count(*) as run_days
+        case when is_low then run_id end as run_key,
+        count(*) as days,
+        count_if(is_judged) as judged_days,
+        count_if(is_low) as low_days
     from low_day_runs
-    where is_low
-    group by user_id, period_type, period_start, run_id
-
-),
-
-longest_low_runs as (
-
-    select
-        user_id,
-        period_type,
-        period_start,
-        max(run_days) as longest_run_days
-    from low_runs
-    group by user_id, period_type, period_start
+    group by user_id, period_type, period_start, case when is_low then run_id end
 
 ),
 
@@ -228,9 +218,10 @@ low_valence_sums as (
         user_id,
         period_type,
         period_start,
-        count_if(is_judged) as judged_days,
-        count_if(is_low) as low_days
-    from judged_day_periods
+        sum(judged_days) as judged_days,
+        sum(low_days) as low_days,
+        max(case when run_key is not null then days end) as longest_run_days
+    from low_run_sums
     group by user_id, period_type, period_start
 
 ),
@@ -247,7 +238,7 @@ track_days as (
         {%- for column in favourite_sums %}
             sum({{ column }}) as {{ column }},
         {%- endfor %}
-        min(struct(played_at, play_id, ms)) as first_play
+        min(struct(played_at, ms)) as first_play
     from weighted_plays
     group by user_id, played_date_local, track_key
 
@@ -285,22 +276,12 @@ track_periods as (
         track_key,
         sum(ms) as ms,
         min(first_play) as first_play,
-        count_if(is_favourite) as favourite_days,
         {%- for column in favourite_sums %}
-            sum(case when is_favourite then {{ column }} else 0 end) as favourite_{{ column }}{{ "," if not loop.last }}
+            sum(case when is_favourite then {{ column }} else 0 end) as favourite_{{ column }},
         {%- endfor %}
+        max(is_favourite) as was_favourite
     from track_day_periods
     group by user_id, period_type, period_start, track_key
-
-),
-
-ranked_track_periods as (
-
-    select
-        *,
-        ms - first_play.ms as repeat_ms,
-        row_number() over (partition by user_id, period_type, period_start order by ms desc, track_key) as ms_rank
-    from track_periods
 
 ),
 
@@ -311,13 +292,17 @@ track_sums as (
         period_type,
         period_start,
         count(*) as distinct_tracks,
-        sum(repeat_ms) as repeat_ms,
-        sum(case when ms_rank <= 10 then ms else 0 end) as top10_ms,
-        count_if(favourite_days > 0) as favourite_tracks,
+        -- every play of a track after its first in the period repeats it
+        sum(ms - first_play['ms']) as repeat_ms,
+        -- the 10 largest track times, whichever of tied tracks they are
+        aggregate(
+            slice(sort_array(collect_list(ms), false), 1, 10), cast(0 as bigint), (total, track_ms) -> total + track_ms
+        ) as top10_ms,
         {%- for column in favourite_sums %}
-            sum(favourite_{{ column }}) as favourite_{{ column }}{{ "," if not loop.last }}
+            sum(favourite_{{ column }}) as favourite_{{ column }},
         {%- endfor %}
-    from ranked_track_periods
+        count_if(was_favourite) as favourite_tracks
+    from track_periods
     group by user_id, period_type, period_start
 
 ),
@@ -335,7 +320,7 @@ joined as (
         {%- endfor %}
         low_valence_sums.judged_days,
         low_valence_sums.low_days,
-        longest_low_runs.longest_run_days
+        low_valence_sums.longest_run_days
     from diurnal_sums
     left join track_sums
         on
@@ -347,11 +332,6 @@ joined as (
             diurnal_sums.user_id = low_valence_sums.user_id
             and diurnal_sums.period_type = low_valence_sums.period_type
             and diurnal_sums.period_start = low_valence_sums.period_start
-    left join longest_low_runs
-        on
-            diurnal_sums.user_id = longest_low_runs.user_id
-            and diurnal_sums.period_type = longest_low_runs.period_type
-            and diurnal_sums.period_start = longest_low_runs.period_start
 
 ),
 
@@ -371,8 +351,9 @@ final as (
             cast({{ part }}_ms / 60000 as double) as minutes_{{ part }},
             try_divide({{ part }}_measured_ms, {{ part }}_ms) as measured_share_{{ part }},
             {%- for feature in ['valence', 'energy'] %}
-                {{ rhythm_figure(part ~ '_' ~ feature ~ '_ms', part ~ '_measured_ms', part ~ '_ms', part ~ '_measured_ms') }}
-                    as {{ feature }}_{{ part }},
+                {{ rhythm_figure(
+                    part ~ '_' ~ feature ~ '_ms', part ~ '_measured_ms', part ~ '_ms', part ~ '_measured_ms'
+                ) }} as {{ feature }}_{{ part }},
             {%- endfor %}
         {%- endfor %}
         {{ rhythm_figure('late_night_ms', 'ms', 'ms') }} as late_night_share,
@@ -389,8 +370,9 @@ final as (
         try_divide(favourite_measured_ms, favourite_ms) as favourite_measured_share,
         {{ rhythm_figure('favourite_valence_ms', 'favourite_measured_ms', 'favourite_ms', 'favourite_measured_ms') }}
             as favourite_valence,
-        {{ rhythm_figure('favourite_tempo_ms', 'favourite_tempo_known_ms', 'favourite_ms', 'favourite_tempo_known_ms') }}
-            as favourite_tempo,
+        {{ rhythm_figure(
+            'favourite_tempo_ms', 'favourite_tempo_known_ms', 'favourite_ms', 'favourite_tempo_known_ms'
+        ) }} as favourite_tempo,
         {{ built_at() }} as built_at
     from joined
 

@@ -16,8 +16,7 @@
     )
 }}
 
-{%- set listeners = rhythm_listeners_to_recompute([ref('listening_with_features')]) -%}
-{%- set day_types = {'all': 'true', 'weekday': 'not is_weekend', 'weekend': 'is_weekend'} %}
+{%- set listeners = rhythm_listeners_to_recompute([ref('listening_with_features')]) %}
 
 with
 
@@ -71,30 +70,33 @@ day_hour_periods as (
 
 ),
 
+day_hour_cells as (
+
+    -- each day's hours count for all days and for the day's own type
+    select
+        *,
+        explode(array('all', case when is_weekend then 'weekend' else 'weekday' end)) as day_type
+    from day_hour_periods
+
+),
+
 cells as (
-    {%- for day_type, condition in day_types.items() %}
 
-        select
-            user_id,
-            period_type,
-            period_start,
-            '{{ day_type }}' as day_type,
-            hour_of_day,
-            part_of_day,
-            count(distinct played_date_local) as days_listened,
-            sum(plays) as plays,
-            sum(ms) as ms,
-            sum(measured_ms) as measured_ms,
-            sum(valence_ms) as valence_ms,
-            sum(energy_ms) as energy_ms
-        from day_hour_periods
-        where {{ condition }}
-        group by user_id, period_type, period_start, hour_of_day, part_of_day
-        {%- if not loop.last %}
-
-            union all
-        {%- endif %}
-    {%- endfor %}
+    select
+        user_id,
+        period_type,
+        period_start,
+        day_type,
+        hour_of_day,
+        part_of_day,
+        count(distinct played_date_local) as days_listened,
+        sum(plays) as plays,
+        sum(ms) as ms,
+        sum(measured_ms) as measured_ms,
+        sum(valence_ms) as valence_ms,
+        sum(energy_ms) as energy_ms
+    from day_hour_cells
+    group by user_id, period_type, period_start, day_type, hour_of_day, part_of_day
 
 ),
 

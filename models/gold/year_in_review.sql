@@ -3,7 +3,8 @@
     listening time (genres from the Kaggle catalog's `track_genre`, every genre the catalog lists a track under),
     the mix of mood states (mood_session_clusters) by listening time, and the biggest changes of the listening-rhythm
     indicators against the year before, each in units of the indicator's month-to-month spread over the two years.
-    Lists are arrays of structs ordered by `rank`.
+    Lists are arrays of structs ordered by their `rank`; an artist, track or genre with no listening time (plays of
+    0 ms) is in no list.
 
     Incremental (MERGE on listener and year): a run recomputes every year of each listener with Silver rows or
     session mood states built since its latest `built_at` (a refit of the mood states relabels every listener's
@@ -14,7 +15,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key=['user_id', 'year'],
+        unique_key=['user_id', 'calendar_year'],
         on_schema_change='append_new_columns',
     )
 }}
@@ -54,7 +55,7 @@ year_plays as (
 
     select
         user_id,
-        year(played_date_local) as year,
+        year(played_date_local) as calendar_year,
         played_date_local,
         session_id,
         track_id,
@@ -68,181 +69,136 @@ year_plays as (
 
 ),
 
-totals as (
+-- three chains from the plays, each read once (Spark computes a CTE again for every reference): tracks (totals, top
+-- artists, tracks and genres), sessions (the mood-state mix) and days
+
+year_tracks as (
 
     select
         user_id,
-        year,
-        count(*) as plays,
-        sum(ms) as ms,
-        count(distinct played_date_local) as days_listened,
-        count(distinct track_key) as distinct_tracks,
-        count(distinct artist_name) as distinct_artists
-    from year_plays
-    group by user_id, year
-
-),
-
-artist_minutes as (
-
-    select
-        user_id,
-        year,
-        artist_name,
-        sum(ms) as ms
-    from year_plays
-    where artist_name is not null
-    group by user_id, year, artist_name
-
-),
-
-track_minutes as (
-
-    select
-        user_id,
-        year,
+        calendar_year,
+        track_key,
+        track_id,
         track_name,
         artist_name,
+        count(*) as plays,
         sum(ms) as ms
     from year_plays
-    where track_name is not null
-    group by user_id, year, track_name, artist_name
+    group by user_id, calendar_year, track_key, track_id, track_name, artist_name
 
 ),
 
-genre_plays as (
+catalogued_tracks as (
 
     select /*+ broadcast(catalog) */
-        year_plays.user_id,
-        year_plays.year,
-        year_plays.ms,
+        year_tracks.*,
         catalog.track_genres
-    from year_plays
-    inner join catalog on year_plays.track_id = catalog.track_id
-    where size(catalog.track_genres) > 0
+    from year_tracks
+    left join catalog on year_tracks.track_id = catalog.track_id
 
 ),
 
-genre_play_genres as (
+track_genre_rows as (
 
+    -- one row per genre the catalog lists the track under (one row with no genre when it lists none)
     select
-        user_id,
-        year,
-        ms,
-        explode(track_genres) as genre
-    from genre_plays
+        *,
+        posexplode_outer(track_genres) as (genre_position, genre)
+    from catalogued_tracks
 
 ),
 
-genre_minutes as (
+year_groups as (
 
     select
         user_id,
-        year,
-        genre,
-        sum(ms) as ms
-    from genre_play_genres
-    group by user_id, year, genre
-
-),
-
-genre_coverage as (
-
-    select
-        user_id,
-        year,
-        sum(ms) as genre_known_ms
-    from genre_plays
-    group by user_id, year
-
-),
-
-top_artists as (
-
-    select
-        user_id,
-        year,
+        calendar_year,
         artist_name,
-        cast(ms / 60000 as double) as minutes,
-        row_number() over (partition by user_id, year order by ms desc, artist_name) as rank
-    from artist_minutes
-
-),
-
-top_tracks as (
-
-    select
-        user_id,
-        year,
         track_name,
-        artist_name,
-        cast(ms / 60000 as double) as minutes,
-        row_number() over (partition by user_id, year order by ms desc, track_name, artist_name) as rank
-    from track_minutes
-
-),
-
-top_genres as (
-
-    select
-        user_id,
-        year,
         genre,
-        cast(ms / 60000 as double) as minutes,
-        row_number() over (partition by user_id, year order by ms desc, genre) as rank
-    from genre_minutes
+        case
+            when grouping(genre) = 0 then 'genre'
+            when grouping(track_name) = 0 then 'track'
+            when grouping(artist_name) = 0 then 'artist'
+            else 'year'
+        end as group_kind,
+        -- a track's time counts once for the year, its artist and itself, and for every genre it is listed under
+        case
+            when grouping(genre) = 0 then sum(case when genre is not null then ms end)
+            else sum(case when coalesce(genre_position, 0) = 0 then ms end)
+        end as ms,
+        sum(case when coalesce(genre_position, 0) = 0 then plays end) as plays,
+        sum(case when coalesce(genre_position, 0) = 0 and genre is not null then ms end) as genre_known_ms,
+        count(distinct track_key) as distinct_tracks,
+        count(distinct artist_name) as distinct_artists
+    from track_genre_rows
+    group by user_id, calendar_year, grouping sets ((), (artist_name), (track_name, artist_name), (genre))
 
 ),
 
-artist_lists as (
+ranked_groups as (
+
+    select
+        *,
+        row_number() over (
+            partition by user_id, calendar_year, group_kind
+            order by ms desc, coalesce(genre, track_name, artist_name) asc, artist_name asc
+        ) as list_rank
+    from year_groups
+    where
+        group_kind = 'year'
+        or (ms > 0 and coalesce(genre, track_name, artist_name) is not null)
+
+),
+
+year_lists as (
 
     select
         user_id,
-        year,
-        sort_array(collect_list(named_struct('rank', rank, 'artist_name', artist_name, 'minutes', minutes)))
-            as top_artists
-    from top_artists
-    where rank <= {{ top }}
-    group by user_id, year
+        calendar_year,
+        max(case when group_kind = 'year' then plays end) as plays,
+        max(case when group_kind = 'year' then ms end) as ms,
+        max(case when group_kind = 'year' then genre_known_ms end) as genre_known_ms,
+        max(case when group_kind = 'year' then distinct_tracks end) as distinct_tracks,
+        max(case when group_kind = 'year' then distinct_artists end) as distinct_artists,
+        sort_array(collect_list(case when group_kind = 'artist' and list_rank <= {{ top }} then named_struct(
+            'rank', list_rank, 'artist_name', artist_name, 'minutes', cast(ms / 60000 as double)
+        ) end)) as top_artists,
+        sort_array(collect_list(case when group_kind = 'track' and list_rank <= {{ top }} then named_struct(
+            'rank', list_rank, 'track_name', track_name, 'artist_name', artist_name,
+            'minutes', cast(ms / 60000 as double)
+        ) end)) as top_tracks,
+        sort_array(collect_list(case when group_kind = 'genre' and list_rank <= {{ top }} then named_struct(
+            'rank', list_rank, 'genre', genre, 'minutes', cast(ms / 60000 as double)
+        ) end)) as top_genres
+    from ranked_groups
+    group by user_id, calendar_year
 
 ),
 
-track_lists as (
+year_sessions as (
 
     select
         user_id,
-        year,
-        sort_array(collect_list(named_struct(
-            'rank', rank, 'track_name', track_name, 'artist_name', artist_name, 'minutes', minutes
-        ))) as top_tracks
-    from top_tracks
-    where rank <= {{ top }}
-    group by user_id, year
-
-),
-
-genre_lists as (
-
-    select
-        user_id,
-        year,
-        sort_array(collect_list(named_struct('rank', rank, 'genre', genre, 'minutes', minutes))) as top_genres
-    from top_genres
-    where rank <= {{ top }}
-    group by user_id, year
-
-),
-
-session_plays as (
-
-    select
-        year_plays.user_id,
-        year_plays.year,
-        sessions.label,
-        year_plays.ms,
-        year_plays.measured_ms
+        calendar_year,
+        session_id,
+        sum(ms) as ms,
+        sum(measured_ms) as measured_ms
     from year_plays
-    inner join sessions on year_plays.session_id = sessions.session_id
+    group by user_id, calendar_year, session_id
+
+),
+
+session_moods as (
+
+    select
+        year_sessions.user_id,
+        year_sessions.calendar_year,
+        sessions.label,
+        year_sessions.ms,
+        year_sessions.measured_ms
+    from year_sessions
+    inner join sessions on year_sessions.session_id = sessions.session_id
 
 ),
 
@@ -250,40 +206,42 @@ mood_minutes as (
 
     select
         user_id,
-        year,
+        calendar_year,
         label,
-        sum(ms) as ms
-    from session_plays
-    group by user_id, year, label
-
-),
-
-mood_totals as (
-
-    select
-        user_id,
-        year,
-        sum(ms) as mood_ms,
-        sum(measured_ms) as mood_measured_ms
-    from session_plays
-    group by user_id, year
+        sum(ms) as ms,
+        sum(sum(ms)) over (partition by user_id, calendar_year) as mood_ms,
+        sum(sum(measured_ms)) over (partition by user_id, calendar_year) as mood_measured_ms
+    from session_moods
+    group by user_id, calendar_year, label
 
 ),
 
 mood_mixes as (
 
     select
-        mood_minutes.user_id,
-        mood_minutes.year,
-        sort_array(collect_list(named_struct(
-            'label', mood_minutes.label,
-            'share', try_divide(mood_minutes.ms, mood_totals.mood_ms)
-        ))) as mood_state_mix
+        user_id,
+        calendar_year,
+        max(mood_ms) as mood_ms,
+        max(mood_measured_ms) as mood_measured_ms,
+        sort_array(collect_list(
+            case
+                when {{ rhythm_rests_on_enough('mood_ms', 'mood_measured_ms') }}
+                    then named_struct('label', label, 'share', try_divide(ms, mood_ms))
+            end
+        )) as mood_state_mix
     from mood_minutes
-    inner join mood_totals
-        on mood_minutes.user_id = mood_totals.user_id and mood_minutes.year = mood_totals.year
-    where {{ rhythm_rests_on_enough('mood_totals.mood_ms', 'mood_totals.mood_measured_ms') }}
-    group by mood_minutes.user_id, mood_minutes.year
+    group by user_id, calendar_year
+
+),
+
+year_days as (
+
+    select
+        user_id,
+        calendar_year,
+        count(distinct played_date_local) as days_listened
+    from year_plays
+    group by user_id, calendar_year
 
 ),
 
@@ -291,12 +249,12 @@ year_changes as (
 
     select
         user_id,
-        year(period_start) as year,
+        year(period_start) as calendar_year,
         period_start,
         indicator,
         value,
         previous_value,
-        change
+        change_from_previous
     from changes
     where period_type = 'year' and {{ listener_rows(listeners) }}
 
@@ -318,12 +276,12 @@ spread_changes as (
 
     select
         year_changes.user_id,
-        year_changes.year,
+        year_changes.calendar_year,
         year_changes.indicator,
         year_changes.value,
         year_changes.previous_value,
-        year_changes.change,
-        count(month_values.value) as months,
+        year_changes.change_from_previous,
+        count(month_values.value) as month_count,
         sum(month_values.value) as month_sum,
         sum(month_values.value * month_values.value) as month_squares
     from year_changes
@@ -335,11 +293,11 @@ spread_changes as (
             and month_values.period_start < add_months(year_changes.period_start, 12)
     group by
         year_changes.user_id,
-        year_changes.year,
+        year_changes.calendar_year,
         year_changes.indicator,
         year_changes.value,
         year_changes.previous_value,
-        year_changes.change
+        year_changes.change_from_previous
 
 ),
 
@@ -347,7 +305,7 @@ standardised_changes as (
 
     select
         *,
-        {{ sample_sd('months', 'month_sum', 'month_squares') }} as monthly_sd
+        {{ sample_sd('month_count', 'month_sum', 'month_squares') }} as monthly_sd
     from spread_changes
 
 ),
@@ -357,8 +315,8 @@ sized_changes as (
     select
         *,
         case
-            when months >= {{ var('rhythm_baseline_min_periods') | int }} and monthly_sd > 0
-                then try_divide(change, monthly_sd)
+            when month_count >= {{ var('rhythm_baseline_min_periods') | int }} and monthly_sd > 0
+                then try_divide(change_from_previous, monthly_sd)
         end as change_in_sds
     from standardised_changes
 
@@ -368,7 +326,9 @@ ranked_changes as (
 
     select
         *,
-        row_number() over (partition by user_id, year order by abs(change_in_sds) desc, indicator) as rank
+        row_number() over (
+            partition by user_id, calendar_year order by abs(change_in_sds) desc, indicator asc
+        ) as list_rank
     from sized_changes
     where change_in_sds is not null
 
@@ -378,48 +338,47 @@ biggest_changes as (
 
     select
         user_id,
-        year,
+        calendar_year,
         sort_array(collect_list(named_struct(
-            'rank', rank,
+            'rank', list_rank,
             'indicator', indicator,
             'value', value,
             'previous_value', previous_value,
-            'change', change,
+            'change', change_from_previous,
             'change_in_sds', change_in_sds
         ))) as biggest_changes
     from ranked_changes
-    where rank <= {{ var('year_in_review_changes') | int }}
-    group by user_id, year
+    where list_rank <= {{ var('year_in_review_changes') | int }}
+    group by user_id, calendar_year
 
 ),
 
 final as (
 
     select
-        totals.user_id,
-        totals.year,
-        totals.plays,
-        cast(totals.ms / 60000 as double) as minutes_listened,
-        totals.days_listened,
-        totals.distinct_tracks,
-        totals.distinct_artists,
-        artist_lists.top_artists,
-        track_lists.top_tracks,
-        genre_lists.top_genres,
-        try_divide(coalesce(genre_coverage.genre_known_ms, 0), totals.ms) as genre_known_share,
-        cast(coalesce(mood_totals.mood_ms, 0) / 60000 as double) as mood_state_minutes,
-        try_divide(mood_totals.mood_measured_ms, mood_totals.mood_ms) as mood_state_measured_share,
-        mood_mixes.mood_state_mix,
+        year_lists.user_id,
+        year_lists.calendar_year,
+        year_lists.plays,
+        cast(year_lists.ms / 60000 as double) as minutes_listened,
+        year_days.days_listened,
+        year_lists.distinct_tracks,
+        year_lists.distinct_artists,
+        case when size(year_lists.top_artists) > 0 then year_lists.top_artists end as top_artists,
+        case when size(year_lists.top_tracks) > 0 then year_lists.top_tracks end as top_tracks,
+        case when size(year_lists.top_genres) > 0 then year_lists.top_genres end as top_genres,
+        try_divide(coalesce(year_lists.genre_known_ms, 0), year_lists.ms) as genre_known_share,
+        cast(coalesce(mood_mixes.mood_ms, 0) / 60000 as double) as mood_state_minutes,
+        try_divide(mood_mixes.mood_measured_ms, mood_mixes.mood_ms) as mood_state_measured_share,
+        case when size(mood_mixes.mood_state_mix) > 0 then mood_mixes.mood_state_mix end as mood_state_mix,
         biggest_changes.biggest_changes,
         {{ built_at() }} as built_at
-    from totals
-    left join artist_lists on totals.user_id = artist_lists.user_id and totals.year = artist_lists.year
-    left join track_lists on totals.user_id = track_lists.user_id and totals.year = track_lists.year
-    left join genre_lists on totals.user_id = genre_lists.user_id and totals.year = genre_lists.year
-    left join genre_coverage on totals.user_id = genre_coverage.user_id and totals.year = genre_coverage.year
-    left join mood_totals on totals.user_id = mood_totals.user_id and totals.year = mood_totals.year
-    left join mood_mixes on totals.user_id = mood_mixes.user_id and totals.year = mood_mixes.year
-    left join biggest_changes on totals.user_id = biggest_changes.user_id and totals.year = biggest_changes.year
+    from year_lists
+    inner join year_days
+        on year_lists.user_id = year_days.user_id and year_lists.calendar_year = year_days.calendar_year
+    left join mood_mixes
+        on year_lists.user_id = mood_mixes.user_id and year_lists.calendar_year = mood_mixes.calendar_year
+    left join biggest_changes
+        on year_lists.user_id = biggest_changes.user_id and year_lists.calendar_year = biggest_changes.calendar_year
 
 )
 
