@@ -6,7 +6,7 @@
 
     Three chains from the plays, each read once (Spark computes a CTE again for every reference): per listener,
     local day and part of the day (the diurnal figures, late night); per listener and local day (the daily valence
-    of low-valence persistence); per listener, local day and track (repeats, the top 10, favourites). Each sum is
+    of low-valence persistence); per listener, period and track (repeats, the top 10, favourites). Each sum is
     then added up per period; the three meet in one row per period. Every division is a try_divide (ANSI SQL on).
 
     Incremental (MERGE on the period key): a run recomputes every period of each listener with Silver rows built
@@ -204,7 +204,7 @@ low_run_sums as (
         period_type,
         period_start,
         case when is_low then run_id end as run_key,
-        count(*) as days,
+        count(*) as run_days,
         count_if(is_judged) as judged_days,
         count_if(is_low) as low_days
     from low_day_runs
@@ -220,50 +220,40 @@ low_valence_sums as (
         period_start,
         sum(judged_days) as judged_days,
         sum(low_days) as low_days,
-        max(case when run_key is not null then days end) as longest_run_days
+        max(case when run_key is not null then run_days end) as longest_run_days
     from low_run_sums
     group by user_id, period_type, period_start
 
 ),
 
--- the tracks' side: per listener, local day and track
+-- the tracks' side: per play, whether its track was a favourite that day
 
-track_days as (
-
-    select
-        user_id,
-        played_date_local,
-        track_key,
-        count(*) as plays,
-        {%- for column in favourite_sums %}
-            sum({{ column }}) as {{ column }},
-        {%- endfor %}
-        min(struct(played_at, ms)) as first_play
-    from weighted_plays
-    group by user_id, played_date_local, track_key
-
-),
-
-favourite_track_days as (
+favourite_plays as (
 
     -- a favourite on a day: played at least favourite_min_plays times in the favourite_window_days days to it
     select
         *,
-        sum(plays) over (
+        count(*) over (
             partition by user_id, track_key
             order by unix_date(played_date_local)
             range between {{ favourite_days - 1 }} preceding and current row
         ) >= {{ var('favourite_min_plays') | int }} as is_favourite
-    from track_days
+    from weighted_plays
 
 ),
 
-track_day_periods as (
+play_periods as (
 
     select
-        *,
+        user_id,
+        track_key,
+        played_at,
+        {%- for column in favourite_sums %}
+            {{ column }},
+        {%- endfor %}
+        is_favourite,
         {{ rhythm_periods('played_date_local') }}
-    from favourite_track_days
+    from favourite_plays
 
 ),
 
@@ -275,12 +265,12 @@ track_periods as (
         period_start,
         track_key,
         sum(ms) as ms,
-        min(first_play) as first_play,
+        min(struct(played_at, ms)) as first_play,
         {%- for column in favourite_sums %}
             sum(case when is_favourite then {{ column }} else 0 end) as favourite_{{ column }},
         {%- endfor %}
         max(is_favourite) as was_favourite
-    from track_day_periods
+    from play_periods
     group by user_id, period_type, period_start, track_key
 
 ),

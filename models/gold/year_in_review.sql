@@ -110,15 +110,16 @@ track_genre_rows as (
 
 year_groups as (
 
+    -- one pass for the year, each artist, each track and each genre
     select
         user_id,
         calendar_year,
         artist_name,
-        track_name,
+        track_key,
         genre,
         case
             when grouping(genre) = 0 then 'genre'
-            when grouping(track_name) = 0 then 'track'
+            when grouping(track_key) = 0 then 'track'
             when grouping(artist_name) = 0 then 'artist'
             else 'year'
         end as group_kind,
@@ -129,10 +130,19 @@ year_groups as (
         end as ms,
         sum(case when coalesce(genre_position, 0) = 0 then plays end) as plays,
         sum(case when coalesce(genre_position, 0) = 0 and genre is not null then ms end) as genre_known_ms,
-        count(distinct track_key) as distinct_tracks,
-        count(distinct artist_name) as distinct_artists
+        max(track_name) as track_title,
+        max(artist_name) as track_artist
     from track_genre_rows
-    group by user_id, calendar_year, grouping sets ((), (artist_name), (track_name, artist_name), (genre))
+    group by user_id, calendar_year, grouping sets ((), (artist_name), (track_key), (genre))
+
+),
+
+named_groups as (
+
+    select
+        *,
+        case group_kind when 'genre' then genre when 'track' then track_title else artist_name end as list_name
+    from year_groups
 
 ),
 
@@ -140,14 +150,11 @@ ranked_groups as (
 
     select
         *,
+        list_name is not null and ms > 0 as is_listed,
         row_number() over (
-            partition by user_id, calendar_year, group_kind
-            order by ms desc, coalesce(genre, track_name, artist_name) asc, artist_name asc
+            partition by user_id, calendar_year, group_kind order by ms desc, list_name asc, track_artist asc
         ) as list_rank
-    from year_groups
-    where
-        group_kind = 'year'
-        or (ms > 0 and coalesce(genre, track_name, artist_name) is not null)
+    from named_groups
 
 ),
 
@@ -159,18 +166,31 @@ year_lists as (
         max(case when group_kind = 'year' then plays end) as plays,
         max(case when group_kind = 'year' then ms end) as ms,
         max(case when group_kind = 'year' then genre_known_ms end) as genre_known_ms,
-        max(case when group_kind = 'year' then distinct_tracks end) as distinct_tracks,
-        max(case when group_kind = 'year' then distinct_artists end) as distinct_artists,
-        sort_array(collect_list(case when group_kind = 'artist' and list_rank <= {{ top }} then named_struct(
-            'rank', list_rank, 'artist_name', artist_name, 'minutes', cast(ms / 60000 as double)
-        ) end)) as top_artists,
-        sort_array(collect_list(case when group_kind = 'track' and list_rank <= {{ top }} then named_struct(
-            'rank', list_rank, 'track_name', track_name, 'artist_name', artist_name,
-            'minutes', cast(ms / 60000 as double)
-        ) end)) as top_tracks,
-        sort_array(collect_list(case when group_kind = 'genre' and list_rank <= {{ top }} then named_struct(
-            'rank', list_rank, 'genre', genre, 'minutes', cast(ms / 60000 as double)
-        ) end)) as top_genres
+        count_if(group_kind = 'track') as distinct_tracks,
+        count_if(group_kind = 'artist' and artist_name is not null) as distinct_artists,
+        sort_array(collect_list(
+            case
+                when group_kind = 'artist' and is_listed and list_rank <= {{ top }}
+                    then named_struct(
+                            'rank', list_rank, 'artist_name', artist_name, 'minutes', cast(ms / 60000 as double)
+                        )
+            end
+        )) as top_artists,
+        sort_array(collect_list(
+            case
+                when group_kind = 'track' and is_listed and list_rank <= {{ top }}
+                    then named_struct(
+                            'rank', list_rank, 'track_name', track_title, 'artist_name', track_artist,
+                            'minutes', cast(ms / 60000 as double)
+                        )
+            end
+        )) as top_tracks,
+        sort_array(collect_list(
+            case
+                when group_kind = 'genre' and is_listed and list_rank <= {{ top }}
+                    then named_struct('rank', list_rank, 'genre', genre, 'minutes', cast(ms / 60000 as double))
+            end
+        )) as top_genres
     from ranked_groups
     group by user_id, calendar_year
 
