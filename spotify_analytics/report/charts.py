@@ -181,12 +181,16 @@ def weekly_indicators(weekly: pd.DataFrame) -> str:
     for index, (column, label, fixed_max) in enumerate(WEEKLY_PANELS):
         ox = 10 + (index % 2) * (panel_w + gap)
         oy = 10 + (index // 2) * (panel_h + gap)
-        body += _weekly_panel(frame, column, label, fixed_max, ox, oy, panel_w, panel_h)
+        body += period_panel(frame, column, label, fixed_max, ox, oy, panel_w, panel_h)
     height = 10 + 3 * (panel_h + gap)
     return svg("weekly-indicators", WIDTH, height, "Wellbeing indicators per week", body)
 
 
-def _weekly_panel(frame, column, label, fixed_max, ox, oy, width, height) -> list[str]:
+def period_panel(
+    frame, column, label, fixed_max, ox, oy, width, height, periods="weeks", date_format="%d %b"
+) -> list[str]:
+    """One small-multiple panel of ``column`` over ``frame``'s periods (``period_start``, in order): bars for
+    minutes, points and lines (gaps where unknown) for the rest; ``fixed_max`` fixes the scale's top."""
     values = pd.to_numeric(frame[column], errors="coerce")
     known = values.dropna()
     top_value = fixed_max or max(float(known.max()) if len(known) else 0.0, 1e-9)
@@ -199,7 +203,7 @@ def _weekly_panel(frame, column, label, fixed_max, ox, oy, width, height) -> lis
              "end", 9),
     ]  # fmt: skip
     if not len(known):
-        body.append(text(ox + width / 2, (plot_top + plot_bottom) / 2, "not known for these weeks", "middle", 10))
+        body.append(text(ox + width / 2, (plot_top + plot_bottom) / 2, f"not known for these {periods}", "middle", 10))
         return body
     y_of = lambda v: plot_bottom - (plot_bottom - plot_top) * float(v) / top_value  # noqa: E731
     if column == "minutes_listened":
@@ -220,8 +224,8 @@ def _weekly_panel(frame, column, label, fixed_max, ox, oy, width, height) -> lis
             body.append(f'<circle cx="{n(x)}" cy="{n(y)}" r="2.5" fill="#555555"/>')
         body += [_polyline(segment, "#555555", 1.5)] if len(segment) > 1 else []
     first, last = frame["period_start"].iloc[0], frame["period_start"].iloc[-1]
-    body.append(text(ox, plot_bottom + 12, first.strftime("%d %b"), size=9))
-    body.append(text(ox + width, plot_bottom + 12, last.strftime("%d %b"), "end", 9))
+    body.append(text(ox, plot_bottom + 12, first.strftime(date_format), size=9))
+    body.append(text(ox + width, plot_bottom + 12, last.strftime(date_format), "end", 9))
     return body
 
 

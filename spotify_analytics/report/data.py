@@ -44,6 +44,27 @@ RECOMMENDATION_COLUMNS = [
     "user_id", "rank", "track_id", "track_name", "artist_name", "recommendation_type", "similarity",
     "target_valence", "target_energy", "reason",
 ]  # fmt: skip
+# The listening-rhythm models: every indicator (vars.rhythm_indicators) and what each rests on.
+RHYTHM_BASIS_COLUMNS = [
+    "user_id", "period_type", "period_start", "days_listened", "minutes_listened", "measured_share",
+    "favourite_minutes", "favourite_measured_share", "judged_days",
+]  # fmt: skip
+DIURNAL_COLUMNS = [
+    "user_id", "period_type", "period_start", "day_type", "hour_of_day", "minutes_listened", "measured_share",
+    "valence", "energy",
+]  # fmt: skip
+CHANGE_COLUMNS = [
+    "user_id", "period_type", "period_start", "indicator", "value", "previous_value", "change_from_previous",
+    "baseline_periods", "z_score",
+]  # fmt: skip
+YEAR_COLUMNS = [
+    "user_id", "calendar_year", "plays", "minutes_listened", "days_listened", "distinct_tracks", "distinct_artists",
+    "genre_known_share", "mood_state_minutes", "mood_state_measured_share",
+]  # fmt: skip
+YEAR_LISTS = ["top_artists", "top_tracks", "top_genres", "mood_state_mix", "biggest_changes"]
+YEAR_ITEM_COLUMNS = [
+    "user_id", "calendar_year", "list", "rank", "name", "detail", "value", "previous_value", "change", "change_in_sds",
+]  # fmt: skip
 SILVER_COLUMNS = [
     "user_id",
     "track_name",
@@ -90,6 +111,11 @@ class ReportData:
     listening: TableRead
     top_artists: TableRead
     top_tracks: TableRead
+    rhythms: TableRead
+    diurnal: TableRead
+    rhythm_changes: TableRead
+    years: TableRead
+    year_items: TableRead
 
     def users(self) -> list[str]:
         ids: set[str] = set()
@@ -101,7 +127,8 @@ class ReportData:
     def all_reads(self) -> list[TableRead]:
         return [
             self.wellbeing, self.temporal, self.clusters, self.sessions,
-            self.recommendations, self.listening, self.top_artists, self.top_tracks,
+            self.recommendations, self.listening, self.top_artists, self.top_tracks, self.rhythms, self.diurnal,
+            self.rhythm_changes, self.years, self.year_items,
         ]  # fmt: skip
 
     def for_user(self, user_id: str) -> "ReportData":
@@ -122,6 +149,59 @@ def read_report_data(spark: "SparkSession", gold: str = "gold", silver: str = "s
         listening=_read(spark, listening, SILVER_COLUMNS, _listening_summary_sql),
         top_artists=_read(spark, listening, SILVER_COLUMNS, _top_sql(["artist_name"])),
         top_tracks=_read(spark, listening, SILVER_COLUMNS, _top_sql(["track_name", "artist_name"])),
+        rhythms=_read(spark, f"{gold}.listening_rhythms", rhythm_columns(), _select(rhythm_columns())),
+        diurnal=_read(spark, f"{gold}.listening_rhythms_diurnal", DIURNAL_COLUMNS, _yearly_diurnal_sql),
+        rhythm_changes=_read(spark, f"{gold}.listening_rhythm_changes", CHANGE_COLUMNS, _latest_changes_sql),
+        years=_read(spark, f"{gold}.year_in_review", YEAR_COLUMNS, _select(YEAR_COLUMNS)),
+        year_items=_read(spark, f"{gold}.year_in_review", ["user_id", "calendar_year", *YEAR_LISTS], _year_items_sql),
+    )
+
+
+def rhythm_columns() -> list[str]:
+    """What the report reads of listening_rhythms: each indicator and the listening time it rests on."""
+    from spotify_analytics.report.indicators import rhythm_settings
+
+    names = [indicator.name for indicator in rhythm_settings().indicators]
+    return RHYTHM_BASIS_COLUMNS + [name for name in names if name not in RHYTHM_BASIS_COLUMNS]
+
+
+def _yearly_diurnal_sql(table: str) -> str:
+    """The hour-by-hour rhythm of each listener's calendar years."""
+    return f"select {', '.join(DIURNAL_COLUMNS)} from {table} where period_type = 'year'"
+
+
+def _latest_changes_sql(table: str) -> str:
+    """Each listener's latest week and month of indicator comparisons."""
+    return f"""
+        select {", ".join(CHANGE_COLUMNS)} from (
+            select *, max(period_start) over (partition by user_id, period_type) as latest from {table}
+            where period_type in ('week', 'month')
+        ) where period_start = latest
+    """
+
+
+NO_TEXT = "cast(null as string)"
+NO_NUMBERS = ", ".join(["cast(null as double)"] * 3)  # previous_value, change, change_in_sds
+
+
+def _year_items_sql(table: str) -> str:
+    """The year in review's lists, one row per entry: top artists, tracks and genres (value: minutes), the mood-state
+    mix (value: share) and the biggest changes (value, previous_value, change, change_in_sds); ``detail``: a
+    track's artist."""
+    parts = {
+        "top_artists": f"item.rank, item.artist_name, {NO_TEXT}, item.minutes, {NO_NUMBERS}",
+        "top_tracks": f"item.rank, item.track_name, item.artist_name, item.minutes, {NO_NUMBERS}",
+        "top_genres": f"item.rank, item.genre, {NO_TEXT}, item.minutes, {NO_NUMBERS}",
+        "mood_state_mix": f"cast(null as int), item.label, {NO_TEXT}, item.share, {NO_NUMBERS}",
+        "biggest_changes": (
+            f"item.rank, item.indicator, {NO_TEXT}, item.value, item.previous_value, item.change, item.change_in_sds"
+        ),
+    }
+    columns = ", ".join(YEAR_ITEM_COLUMNS)
+    return " union all ".join(
+        f"select * from (select user_id, calendar_year, '{name}' as list, {select} from {table} "
+        f"lateral view explode({name}) as item) as {name}_items ({columns})"
+        for name, select in parts.items()
     )
 
 

@@ -14,6 +14,7 @@ from ingest.demo import DEMO_USER, REMOVE_COMMAND
 from spotify_analytics.report import charts, interpret
 from spotify_analytics.report.data import ReportData, TableRead
 from spotify_analytics.report.provenance import Provenance, not_feature_based, weighted_shares
+from spotify_analytics.report.rhythm_sections import group_sections, rhythm_sections
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 CSS = """
@@ -29,6 +30,7 @@ text-align:left;vertical-align:top}td.num,th.num{text-align:right}svg{max-width:
 nav a{margin-right:.8em}.key span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 .little-data svg,.little-data table{opacity:.4;filter:grayscale(1)}.note{background:#f6f6f6;border-left:4px solid #999;
 padding:.4em .8em;color:#444;font-size:.92em}
+.citation{font-size:.85em;color:#555}.coverage{font-size:.88em;color:#333}
 """
 PROVENANCE_KEY = "".join(
     f'<span style="background:{colour}"></span>{kind}' for kind, colour in charts.PROVENANCE_COLOURS.items()
@@ -266,7 +268,9 @@ def user_page(
     artists = top_items(data.top_artists, lambda row: str(row["artist_name"]))
     tracks = top_items(data.top_tracks, track_label)
     provenance = user_provenance(data)
-    nav = "".join(f'<a href="#{s.key}">{s.title}</a>' for s in interpret.SECTIONS)
+    nav = "".join(f'<a href="#{s.key}">{s.title}</a>' for s in interpret.SECTIONS) + "".join(
+        f'<a href="#{key}">{title}</a>' for key, title, _ in group_sections()
+    )
     body = [
         header(f"Listening wellbeing report — {user_id}", generated_at, ' · <a href="index.html">all listeners</a>'),
         demo_banner([user_id]),
@@ -308,6 +312,7 @@ def user_page(
                                   lambda f: charts.mood_clusters(f, clusters)))],
             interpret.cognitive(sessions, clusters),
         ),
+        *rhythm_sections(data),
         provenance_panel(provenance),
         sources_panel(data),
     ]  # fmt: skip

@@ -21,7 +21,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-extensions",
     "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1000,900",
 ]  # fmt: skip
-REPORT_SECTIONS = ("Descriptive", "Diagnostic", "Predictive", "Prescriptive", "Cognitive", "Provenance")
+REPORT_SECTIONS = (
+    "Descriptive", "Diagnostic", "Predictive", "Prescriptive", "Cognitive", "Diurnal rhythm", "Repetitiveness",
+    "Low-valence persistence", "Favourites", "Late-night listening", "Against my own baseline", "Year in review",
+    "Provenance",
+)  # fmt: skip
 
 
 def require_chromium() -> None:

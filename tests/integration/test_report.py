@@ -13,12 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import rhythm_tables
 from browser import REPORT_SECTIONS, inspect_page, require_chromium
 
 SILVER_DB, GOLD_DB = "report_silver", "report_gold"
 USERS = ["u-3f9a2c", "u-b71e04"]  # pseudonymous ids; the second listener has synthetic-only features
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 EXPECTED_USER_CHARTS = {"heatmap", "top-artists", "top-tracks", "weekly-indicators", "mood-over-time", "mood-clusters"}
+# The listening-rhythm charts: those that use no audio features are drawn for both listeners; the others only for
+# the first, whose features are measured (Kaggle, API): the second's are synthetic, so those say "too little data".
+RHYTHM_CHARTS = {"repetitiveness", "late-night", "rhythm-z-scores"}
+MEASURED_RHYTHM_CHARTS = {"diurnal-rhythm", "low-valence-runs", "favourites", "year-mood-mix"}
 
 SILVER_SCHEMA = (
     "play_id string, user_id string, played_at timestamp, played_at_local timestamp, played_date_local date, "
@@ -198,6 +203,8 @@ def report_tables(lakehouse) -> dict[str, int]:
         spark.sql(f"create database if not exists {database}")
     plays = silver_plays()
     sessions, clusters = sessions_and_clusters(plays)
+    rhythms = rhythm_tables.rhythms(plays)
+    schemas = rhythm_tables.table_schemas()
     tables = {
         (SILVER_DB, "listening_with_features", SILVER_SCHEMA): plays,
         (GOLD_DB, "wellbeing_indicators", WELLBEING_SCHEMA): wellbeing(plays),
@@ -205,6 +212,10 @@ def report_tables(lakehouse) -> dict[str, int]:
         (GOLD_DB, "mood_clusters", CLUSTERS_SCHEMA): clusters,
         (GOLD_DB, "mood_session_clusters", SESSIONS_SCHEMA): sessions,
         (GOLD_DB, "track_recommendations", RECOMMENDATIONS_SCHEMA): recommendations(),
+        (GOLD_DB, "listening_rhythms", schemas["listening_rhythms"]): rhythms,
+        (GOLD_DB, "listening_rhythms_diurnal", schemas["listening_rhythms_diurnal"]): rhythm_tables.diurnal(plays),
+        (GOLD_DB, "listening_rhythm_changes", schemas["listening_rhythm_changes"]): rhythm_tables.changes(rhythms),
+        (GOLD_DB, "year_in_review", schemas["year_in_review"]): rhythm_tables.year_in_review(plays, sessions),
     }
     for (database, table, schema), frame in tables.items():
         write_table(spark, database, table, frame, schema)
@@ -242,7 +253,12 @@ def test_report_renders_offline_without_console_errors(report_dir: Path, page: s
         assert chart["drawn"] > 0 and chart["width"] > 0 and chart["height"] > 0, chart
     names = {chart["name"] for chart in seen["charts"]}
     if page.startswith("user-"):
-        assert names >= EXPECTED_USER_CHARTS
+        assert names >= EXPECTED_USER_CHARTS | RHYTHM_CHARTS
+        if page == f"user-{USERS[0]}.html":
+            assert names >= MEASURED_RHYTHM_CHARTS
+        else:
+            assert not names & MEASURED_RHYTHM_CHARTS
+            assert seen["text"].count("Too little data for this chart") == len(MEASURED_RHYTHM_CHARTS)
         for heading in REPORT_SECTIONS:
             assert heading in seen["text"]
     else:
@@ -255,7 +271,7 @@ def test_report_sections_interpret_the_data(report_dir: Path) -> None:
     second = (report_dir / f"user-{USERS[1]}.html").read_text()
     for page in (first, second):
         assert page.count('<p class="interpretation">') == 5
-        assert "Too little data" not in page
+        assert "Too little data for an interpretation" not in page
         assert "Not available yet" not in page
         assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     # skip rate where known: the first listener's export knows skips, the second's API source does not

@@ -32,11 +32,19 @@ from ingest.bronze.schemas import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-SELECT_SILVER_GOLD = ["--select", "+wellbeing_indicators", "+temporal_patterns", "--indirect-selection", "cautious"]
+# The Gold SQL models that read only Silver (year_in_review also reads the Python models: test_real_exports_rhythms);
+# the build runs their dbt unit tests too.
+SELECT_SILVER_GOLD = [
+    "--select", "+wellbeing_indicators", "+temporal_patterns", "+listening_rhythm_changes",
+    "+listening_rhythms_diurnal", "--indirect-selection", "cautious",
+]  # fmt: skip
 SILVER_AND_GOLD = [
     "listening_with_features",
     "wellbeing_indicators",
     "temporal_patterns",
+    "listening_rhythms",
+    "listening_rhythms_diurnal",
+    "listening_rhythm_changes",
 ]
 DBT = str(Path(sys.executable).parent / "dbt")
 USERS = ("listener_a", "listener_b")
@@ -310,6 +318,9 @@ def test_incremental_build_processes_only_new_plays_and_equals_a_full_refresh(
         "silver.listening_with_features": ["play_id"],
         "gold.wellbeing_indicators": ["user_id", "period_type", "period_start"],
         "gold.temporal_patterns": ["user_id", "day_of_week", "hour_of_day"],
+        "gold.listening_rhythms": ["user_id", "period_type", "period_start"],
+        "gold.listening_rhythms_diurnal": ["user_id", "period_type", "period_start", "day_type", "hour_of_day"],
+        "gold.listening_rhythm_changes": ["user_id", "period_type", "period_start", "indicator"],
     }
     after_incremental = {table: snapshot(built, table, key) for table, key in tables.items()}
 

@@ -1,0 +1,143 @@
+{#
+    Each listening-rhythm indicator of a period against the listener's previous period and against their own
+    baseline: one row per listener, period and indicator (`var('rhythm_indicators')`). The previous period is the
+    calendar one before (the week 7 days earlier, the month or year before), whether or not the listener listened
+    then. The baseline is the listener's weekly values over the `var('rhythm_baseline_weeks')` whole weeks before
+    the week the period starts in; a year has no z-score (eight weeks say nothing of a year).
+
+    Incremental (MERGE on the row key): a run recomputes every row of each listener whose listening_rhythms rows
+    were built since its latest `built_at`; a full refresh computes them all.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['user_id', 'period_type', 'period_start', 'indicator'],
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{%- set listeners = rhythm_listeners_to_recompute([ref('listening_rhythms')]) -%}
+{%- set indicators = var('rhythm_indicators') | map(attribute='name') | list -%}
+{%- set baseline_days = 7 * (var('rhythm_baseline_weeks') | int) %}
+
+with
+
+rhythms as (
+
+    select * from {{ ref('listening_rhythms') }}
+
+),
+
+indicator_values as (
+
+    select
+        user_id,
+        period_type,
+        period_start,
+        stack(
+            {{ indicators | length }},
+            {%- for indicator in indicators %}
+                '{{ indicator }}', cast({{ indicator }} as double){{ "," if not loop.last }}
+            {%- endfor %}
+        ) as (indicator, value)
+    from rhythms
+    where {{ listener_rows(listeners) }}
+
+),
+
+with_previous as (
+
+    select
+        indicator_values.*,
+        previous.value as previous_value
+    from indicator_values
+    left join indicator_values as previous
+        on
+            indicator_values.user_id = previous.user_id
+            and indicator_values.period_type = previous.period_type
+            and indicator_values.indicator = previous.indicator
+            and previous.period_start = case indicator_values.period_type
+                when 'week' then date_sub(indicator_values.period_start, 7)
+                when 'month' then add_months(indicator_values.period_start, -1)
+                else add_months(indicator_values.period_start, -12)
+            end
+
+),
+
+baseline_weeks as (
+
+    select
+        user_id,
+        period_start as week_start,
+        indicator,
+        value
+    from indicator_values
+    where period_type = 'week' and value is not null
+
+),
+
+with_baseline as (
+
+    select
+        with_previous.user_id,
+        with_previous.period_type,
+        with_previous.period_start,
+        with_previous.indicator,
+        with_previous.value,
+        with_previous.previous_value,
+        count(baseline_weeks.value) as baseline_periods,
+        sum(baseline_weeks.value) as baseline_sum,
+        sum(baseline_weeks.value * baseline_weeks.value) as baseline_squares
+    from with_previous
+    left join baseline_weeks
+        on
+            with_previous.user_id = baseline_weeks.user_id
+            and with_previous.indicator = baseline_weeks.indicator
+            and with_previous.period_type != 'year'
+            and baseline_weeks.week_start
+            between date_sub(cast(date_trunc('week', with_previous.period_start) as date), {{ baseline_days }})
+            and date_sub(cast(date_trunc('week', with_previous.period_start) as date), 7)
+    group by
+        with_previous.user_id,
+        with_previous.period_type,
+        with_previous.period_start,
+        with_previous.indicator,
+        with_previous.value,
+        with_previous.previous_value
+
+),
+
+with_spread as (
+
+    select
+        *,
+        try_divide(baseline_sum, baseline_periods) as baseline_mean,
+        {{ sample_sd('baseline_periods', 'baseline_sum', 'baseline_squares') }} as baseline_sd
+    from with_baseline
+
+),
+
+final as (
+
+    select
+        user_id,
+        period_type,
+        period_start,
+        indicator,
+        value,
+        previous_value,
+        value - previous_value as change_from_previous,
+        baseline_periods,
+        baseline_mean,
+        baseline_sd,
+        case
+            when baseline_periods >= {{ var('rhythm_baseline_min_periods') | int }} and baseline_sd > 0
+                then try_divide(value - baseline_mean, baseline_sd)
+        end as z_score,
+        {{ built_at() }} as built_at
+    from with_spread
+
+)
+
+select * from final

@@ -1,0 +1,123 @@
+{#
+    The diurnal rhythm hour by hour: per listener, calendar month and calendar year, local hour and day type (all
+    days, weekdays, weekends), the listening time and its valence and energy weighted by listening time over the
+    plays with measured audio features; null where too little listening or too few measured features stand behind
+    a cell (`rhythm_figure`). No weeks: a week's hour of weekend listening rests on too little to be read.
+
+    Incremental (MERGE on the cell key): a run recomputes every cell of each listener with Silver rows built since
+    its latest `built_at` and leaves the other listeners' cells as they are; a full refresh computes them all.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['user_id', 'period_type', 'period_start', 'day_type', 'hour_of_day'],
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{%- set listeners = rhythm_listeners_to_recompute([ref('listening_with_features')]) %}
+
+with
+
+plays as (
+
+    select * from {{ ref('listening_with_features') }}
+
+),
+
+weighted_plays as (
+
+    select
+        user_id,
+        played_date_local,
+        hour_of_day,
+        part_of_day,
+        is_weekend,
+        ms_played as ms,
+        case when {{ is_measured_play() }} then ms_played else 0 end as measured_ms,
+        case when {{ is_measured_play() }} then valence * ms_played else 0 end as valence_ms,
+        case when {{ is_measured_play() }} then energy * ms_played else 0 end as energy_ms
+    from plays
+    where {{ listener_rows(listeners) }}
+
+),
+
+day_hours as (
+
+    select
+        user_id,
+        played_date_local,
+        hour_of_day,
+        part_of_day,
+        is_weekend,
+        count(*) as plays,
+        sum(ms) as ms,
+        sum(measured_ms) as measured_ms,
+        sum(valence_ms) as valence_ms,
+        sum(energy_ms) as energy_ms
+    from weighted_plays
+    group by user_id, played_date_local, hour_of_day, part_of_day, is_weekend
+
+),
+
+day_hour_periods as (
+
+    select
+        *,
+        {{ rhythm_periods('played_date_local', ['month', 'year']) }}
+    from day_hours
+
+),
+
+day_hour_cells as (
+
+    -- each day's hours count for all days and for the day's own type
+    select
+        *,
+        explode(array('all', case when is_weekend then 'weekend' else 'weekday' end)) as day_type
+    from day_hour_periods
+
+),
+
+cells as (
+
+    select
+        user_id,
+        period_type,
+        period_start,
+        day_type,
+        hour_of_day,
+        part_of_day,
+        count(distinct played_date_local) as days_listened,
+        sum(plays) as plays,
+        sum(ms) as ms,
+        sum(measured_ms) as measured_ms,
+        sum(valence_ms) as valence_ms,
+        sum(energy_ms) as energy_ms
+    from day_hour_cells
+    group by user_id, period_type, period_start, day_type, hour_of_day, part_of_day
+
+),
+
+final as (
+
+    select
+        user_id,
+        period_type,
+        period_start,
+        day_type,
+        hour_of_day,
+        part_of_day,
+        days_listened,
+        plays,
+        cast(ms / 60000 as double) as minutes_listened,
+        try_divide(measured_ms, ms) as measured_share,
+        {{ rhythm_figure('valence_ms', 'measured_ms', 'ms', 'measured_ms') }} as valence,
+        {{ rhythm_figure('energy_ms', 'measured_ms', 'ms', 'measured_ms') }} as energy,
+        {{ built_at() }} as built_at
+    from cells
+
+)
+
+select * from final
