@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spotify_analytics.doctor.delta_logs import CHECKPOINT, COMMIT
+from ingest.lakehouse.delta_log import CHECKPOINT, COMMIT, LOG_FOLDER
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
-LOG_FOLDER = "_delta_log"
 # Folders under the data directory that hold no Delta table of the lakehouse (the metastore's own files).
 NOT_TABLES = ("metastore_db",)
 
