@@ -9,7 +9,7 @@ import pandas as pd
 from ingest.config import Settings
 from spotify_analytics.evaluation.dbt_vars import project_vars
 from spotify_analytics.gold_models.mood_states import best_k, k_range, prepare, search_k
-from spotify_analytics.gold_models.mood_states_spark import session_features
+from spotify_analytics.gold_models.mood_states_spark import fit_sample, session_features
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -21,6 +21,7 @@ CLUSTERS = "gold.mood_clusters"
 @dataclass(frozen=True)
 class ClusterEvaluation:
     sessions: int
+    fit_sessions: int  # the fit's sample: all sessions, or mood_cluster_fit_sessions of them
     sample_sessions: int
     silhouette_by_k: dict[int, float]
     chosen_k: int | None
@@ -30,7 +31,8 @@ class ClusterEvaluation:
 def evaluate_clusters(spark: "SparkSession", settings: Settings) -> ClusterEvaluation:
     variables = project_vars(settings)
     seed = int(variables["mood_cluster_seed"])
-    sessions = session_features(spark.table(SILVER)).toPandas()
+    every_session = session_features(spark.table(SILVER))
+    sessions = fit_sample(every_session, int(variables["mood_cluster_fit_sessions"]), seed)  # what the model fits
     k_values = k_range(int(variables["mood_cluster_k_min"]), int(variables["mood_cluster_k_max"]), len(sessions))
     _, _, scaled, sample = prepare(sessions, int(variables["mood_cluster_silhouette_sample"]), seed)
     results = search_k(scaled, k_values, sample, seed) if k_values else {}
@@ -39,7 +41,12 @@ def evaluate_clusters(spark: "SparkSession", settings: Settings) -> ClusterEvalu
     columns = "cluster_id, label, sessions, share_of_sessions, silhouette, centroid_valence, centroid_energy"
     built = spark.sql(f"select {columns} from {CLUSTERS} order by cluster_id").toPandas() if _exists(spark) else None
     return ClusterEvaluation(
-        len(sessions), len(sample), silhouettes, chosen, built if built is not None else pd.DataFrame()
+        every_session.count(),
+        len(sessions),
+        len(sample),
+        silhouettes,
+        chosen,
+        built if built is not None else pd.DataFrame(),
     )
 
 
@@ -49,7 +56,8 @@ def _exists(spark: "SparkSession") -> bool:
 
 def report(evaluation: ClusterEvaluation) -> str:
     lines = [
-        f"Sessions with features: {evaluation.sessions}; silhouette sample: {evaluation.sample_sessions} sessions.",
+        f"Sessions with features: {evaluation.sessions}; fitted on: {evaluation.fit_sessions}; "
+        f"silhouette sample: {evaluation.sample_sessions} sessions.",
         "k  mean silhouette (one k-means++ start per k; the chosen k is refitted from ten for the table)",
         *(f"{k:<3}{value:.4f}{'  <- chosen' if k == evaluation.chosen_k else ''}"
           for k, value in evaluation.silhouette_by_k.items()),

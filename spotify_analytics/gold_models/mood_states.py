@@ -1,10 +1,13 @@
 """Mood states: K-means over the audio features of listening sessions (``mood_session_clusters``), and the
 rules that keep a fit between refits. Plain pandas, numpy and scikit-learn; the Spark side is
-``mood_states_spark``.
+``mood_states_spark``, which assigns every session to a fit's nearest centroid, so no session table larger than
+the fit's bounded sample ever leaves Spark.
 
-k is chosen by the mean silhouette on a bounded, seeded sample; the fit is seeded, so the same sessions give the
-same clusters. Cluster ids are ordered by centroid valence, then energy; each cluster is labelled by its
-centroid's quadrant of the valence-energy plane. Between refits new sessions go to the nearest centroid of the fit.
+The fit reads at most ``fit_sessions`` sessions (a seeded sample, all of them when there are fewer). k is chosen
+by the mean silhouette on a bounded, seeded sample of those; the fit is seeded, so the same sessions give the same
+clusters. Cluster ids are ordered by centroid valence, then energy; each cluster is labelled by its centroid's
+quadrant of the valence-energy plane. A ``MoodFit`` is what assigning a session needs: the standardisation, the
+standardised centroids and the labels.
 """
 
 import logging
@@ -50,9 +53,9 @@ FINAL_INITS = 10  # the chosen k is fitted again from ten starts, the best of wh
 ScoredFit = tuple[float, "KMeans", np.ndarray]  # (mean silhouette of the sample, the fit, per-sample silhouettes)
 
 
-def settings_fingerprint(k_min: int, k_max: int, sample_size: int, seed: int) -> str:
+def settings_fingerprint(k_min: int, k_max: int, sample_size: int, seed: int, fit_sessions: int) -> str:
     """``fitted_on``: the settings a fit used (a change of settings refits)."""
-    return f"k {k_min}..{k_max}, silhouette sample {sample_size}, seed {seed}"
+    return f"k {k_min}..{k_max}, silhouette sample {sample_size}, seed {seed}, fit on at most {fit_sessions} sessions"
 
 
 def mood_label(valence: float, energy: float) -> str:
@@ -117,14 +120,34 @@ def standardised(features: pd.DataFrame, reference: pd.DataFrame | None = None) 
 def prepare(
     sessions: pd.DataFrame, sample_size: int, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
-    """Sessions in a fixed order, their features, the standardised matrix and the silhouette sample."""
+    """Sessions in a fixed order, their features (a missing one filled with the median), the standardised matrix
+    and the silhouette sample."""
     sessions = sessions.sort_values("session_id", ignore_index=True)
     features = sessions[MOOD_FEATURES].astype(float).fillna(sessions[MOOD_FEATURES].median())
     return sessions, features, standardised(features), silhouette_sample(len(sessions), sample_size, seed)
 
 
-def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, seed: int) -> pd.DataFrame:
-    """Assign every session to the best k's cluster; ids ordered by centroid valence, then energy."""
+@dataclass(frozen=True)
+class MoodFit:
+    """What assigning a session to its mood state needs, each tuple in ``MOOD_FEATURES`` order: a missing feature
+    is ``fill``ed, then standardised as ``(value - mean) / scale``; the session goes to the nearest of ``centers``
+    (standardised; the index is the cluster id) and takes its label."""
+
+    fill: tuple[float, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    centers: tuple[tuple[float, ...], ...]
+    labels: tuple[str, ...]
+
+
+def standardisation(features: pd.DataFrame) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, scale) of ``standardised``, as plain floats."""
+    return tuple(map(float, features.mean())), tuple(map(float, features.std(ddof=0).replace(0, 1.0)))
+
+
+def fit_moods(sessions: pd.DataFrame, k_values: range, sample_size: int, seed: int) -> tuple[MoodFit, pd.DataFrame]:
+    """Fit the mood states on these sessions (the fit's sample): the fit, and the silhouette of each session of
+    the silhouette sample (``session_id``, ``silhouette``)."""
     sessions, features, scaled, sample = prepare(sessions, sample_size, seed)
     results = search_k(scaled, k_values, sample, seed)
     if not results:
@@ -133,33 +156,18 @@ def cluster_sessions(sessions: pd.DataFrame, k_values: range, sample_size: int, 
     _, kmeans, per_row = scored_fit(scaled, chosen, sample, seed, FINAL_INITS) or results[chosen]
 
     centroids = features.groupby(kmeans.labels_)[["valence", "energy"]].mean()
-    order = centroids.sort_values(["valence", "energy"]).index.to_list()
-    renumber = {old: new for new, old in enumerate(order)}
-    cluster_id = np.array([renumber[label] for label in kmeans.labels_], dtype="int32")
-    labels = {renumber[old]: mood_label(row.valence, row.energy) for old, row in centroids.iterrows()}
-
-    silhouette = np.full(len(sessions), np.nan)
-    silhouette[sample] = per_row
-    log.info("mood clusters: chose k=%d of %s on %d sessions", chosen, list(k_values), len(sessions))
-    return sessions.assign(
-        cluster_id=cluster_id,
-        label=[labels[c] for c in cluster_id],
-        silhouette=silhouette,
+    order = centroids.sort_values(["valence", "energy"]).index.to_list()  # the new cluster ids' old labels
+    mean, scale = standardisation(features)
+    fit = MoodFit(
+        fill=tuple(map(float, sessions[MOOD_FEATURES].astype(float).median())),
+        mean=mean,
+        scale=scale,
+        centers=tuple(tuple(map(float, kmeans.cluster_centers_[old])) for old in order),
+        labels=tuple(mood_label(centroids.loc[old, "valence"], centroids.loc[old, "energy"]) for old in order),
     )
-
-
-def nearest_centroid(sessions: pd.DataFrame, fitted: pd.DataFrame) -> pd.DataFrame:
-    """New sessions in the clusters of an earlier fit: each goes to the centroid nearest to it, the centroids
-    being the means of the fitted sessions, all standardised (and missing values filled) as for the fit."""
-    fitted_features = fitted[MOOD_FEATURES].astype(float)
-    fitted_features = fitted_features.fillna(fitted_features.median())
-    centroids = pd.DataFrame(standardised(fitted_features), index=fitted.index).groupby(fitted["cluster_id"]).mean()
-    features = sessions[MOOD_FEATURES].astype(float).fillna(fitted_features.median())
-    scaled = standardised(features, reference=fitted_features)
-    distances = ((scaled[:, None, :] - centroids.to_numpy()[None, :, :]) ** 2).sum(axis=2)
-    cluster_id = centroids.index.to_numpy()[distances.argmin(axis=1)].astype("int32")
-    labels = fitted.groupby("cluster_id")["label"].first()
-    return sessions.assign(cluster_id=cluster_id, label=labels.reindex(cluster_id).to_numpy(), silhouette=np.nan)
+    log.info("mood clusters: chose k=%d of %s on %d sessions", chosen, list(k_values), len(sessions))
+    silhouettes = pd.DataFrame({"session_id": sessions["session_id"].iloc[sample].to_numpy(), "silhouette": per_row})
+    return fit, silhouettes
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,24 @@
-"""The Spark side of the mood states: plays to session features, the fit a built table holds, the listeners'
-rebuilt sessions, and the per-cluster summary (``mood_clusters``). Only session-sized tables come to pandas."""
+"""The Spark side of the mood states: plays to session features, the bounded sample a fit reads, every session
+assigned to a fit's nearest centroid, the fit a built table holds, the listeners' rebuilt sessions, and the
+per-cluster summary (``mood_clusters``). Only the fit's sample (at most ``fit_sessions`` rows) comes to pandas; the
+sessions are assigned and written in Spark."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spotify_analytics.gold_models.mood_states import FEATURE_SOURCES, MOOD_FEATURES, SHARES, FitMarkers, current_fit
+from spotify_analytics.gold_models.mood_states import (
+    BUILD_SCHEMA,
+    FEATURE_SOURCES,
+    MOOD_FEATURES,
+    SHARES,
+    FitMarkers,
+    MoodFit,
+    current_fit,
+)
 
 
 def session_features(plays: DataFrame) -> DataFrame:
@@ -37,11 +47,57 @@ def session_features(plays: DataFrame) -> DataFrame:
     )
 
 
+def fit_sample(sessions: DataFrame, fit_sessions: int, seed: int) -> pd.DataFrame:
+    """At most ``fit_sessions`` sessions, as pandas: a seeded sample (a hash of each session id and the seed, so
+    the same sessions give the same sample), all of them when there are fewer. Spark keeps only the top rows
+    while it sorts, so this is bounded however many sessions there are."""
+    order = F.xxhash64(F.col("session_id"), F.lit(seed))
+    return sessions.orderBy(order, "session_id").limit(fit_sessions).toPandas()
+
+
+def standardised_features(fit: MoodFit) -> list[Column]:
+    """Each mood feature filled and standardised as the fit was."""
+    return [
+        (F.coalesce(F.col(name).cast("double"), F.lit(fill)) - F.lit(mean)) / F.lit(scale)
+        for name, fill, mean, scale in zip(MOOD_FEATURES, fit.fill, fit.mean, fit.scale, strict=True)
+    ]
+
+
+def squared_distance(scaled: list[Column], center: tuple[float, ...]) -> Column:
+    return sum(((value - F.lit(coordinate)) ** 2 for value, coordinate in zip(scaled, center, strict=True)), F.lit(0.0))
+
+
+def assigned(sessions: DataFrame, fit: MoodFit) -> DataFrame:
+    """The sessions with ``cluster_id`` (the nearest of the fit's centroids; the lower id on a tie) and its
+    ``label``."""
+    scaled = standardised_features(fit)
+    candidates = [
+        F.struct(squared_distance(scaled, center).alias("distance"), F.lit(cluster_id).alias("cluster_id"))
+        for cluster_id, center in enumerate(fit.centers)
+    ]
+    labels = F.array(*[F.lit(label) for label in fit.labels])
+    nearest = F.array_min(F.array(*candidates))["cluster_id"].cast("int")
+    return sessions.withColumn("cluster_id", nearest).withColumn("label", F.element_at(labels, F.col("cluster_id") + 1))
+
+
+def timestamp_literal(moment: datetime) -> Column:
+    """A naive UTC time as a ``timestamp`` (the server's session time zone is UTC), whatever this process's zone."""
+    return F.lit(moment.strftime("%Y-%m-%d %H:%M:%S.%f")).cast("timestamp")
+
+
+def as_built(rows: DataFrame) -> DataFrame:
+    """The table's columns, in order, with its types (``BUILD_SCHEMA``)."""
+    fields = [field.split() for field in BUILD_SCHEMA.split(", ")]
+    return rows.select(*[F.col(name).cast(kind).alias(name) for name, kind in fields])
+
+
 @dataclass(frozen=True)
 class Fit:
-    """The clusters a build keeps: the sessions they were fitted on, when, and the table's latest row."""
+    """The clusters a build keeps: the fit as its rows hold it, how many sessions it wrote, when it was fitted,
+    and the table's latest row."""
 
-    sessions: pd.DataFrame  # cluster_id, label and the cluster features of the fitted sessions
+    mood: MoodFit
+    fitted_sessions: int
     fitted_at: datetime
     latest_built_at: datetime
 
@@ -56,8 +112,47 @@ def reusable_fit(built: DataFrame, settings: str, refit_hours: float, now: datet
     fit = current_fit(fits, settings, refit_hours, now)
     if fit is None:
         return None
-    fitted = built.where(F.col("built_at") == F.col("fitted_at")).select("cluster_id", "label", *MOOD_FEATURES)
-    return Fit(fitted.toPandas(), fit.fitted_at, fit.latest_built_at)
+    fitted = built.where(F.col("built_at") == F.col("fitted_at"))
+    mood, count = fit_of_rows(fitted)
+    return Fit(mood, count, fit.fitted_at, fit.latest_built_at) if mood is not None else None
+
+
+def fit_of_rows(fitted: DataFrame) -> tuple[MoodFit | None, int]:
+    """The fit as the rows it wrote hold it, computed in Spark (three small aggregates): missing features filled
+    with the rows' medians, standardised by their mean and standard deviation, and each cluster's centroid the
+    mean of its standardised rows; and the number of rows. None when no row is left."""
+    medians = fitted.agg(
+        F.count(F.lit(1)).alias("rows"),
+        *[F.percentile(F.col(name).cast("double"), F.lit(0.5)).alias(name) for name in MOOD_FEATURES],
+    ).first()
+    if medians is None or not medians["rows"]:
+        return None, 0
+    fill = tuple(float(medians[name]) if medians[name] is not None else 0.0 for name in MOOD_FEATURES)
+    filled = [
+        F.coalesce(F.col(name).cast("double"), F.lit(value)) for name, value in zip(MOOD_FEATURES, fill, strict=True)
+    ]
+    spread = fitted.agg(
+        *[F.avg(value).alias(f"mean_{i}") for i, value in enumerate(filled)],
+        *[F.stddev_pop(value).alias(f"std_{i}") for i, value in enumerate(filled)],
+    ).first()
+    mean = tuple(float(spread[f"mean_{i}"]) for i in range(len(MOOD_FEATURES)))
+    scale = tuple(float(spread[f"std_{i}"]) or 1.0 for i in range(len(MOOD_FEATURES)))
+    partial = MoodFit(fill, mean, scale, centers=(), labels=())
+    clusters = (
+        fitted.groupBy("cluster_id")
+        .agg(
+            F.first("label").alias("label"),
+            *[F.avg(value).alias(f"center_{i}") for i, value in enumerate(standardised_features(partial))],
+        )
+        .orderBy("cluster_id")
+        .collect()
+    )
+    by_id = {row.cluster_id: row for row in clusters}
+    if sorted(by_id) != list(range(len(by_id))):
+        return None, 0  # a cluster without rows left: refit
+    centers = tuple(tuple(float(by_id[c][f"center_{i}"]) for i in range(len(MOOD_FEATURES))) for c in sorted(by_id))
+    labels = tuple(by_id[c].label for c in sorted(by_id))
+    return MoodFit(fill, mean, scale, centers, labels), int(medians["rows"])
 
 
 def plays_since(plays: DataFrame, built_at: datetime) -> DataFrame:

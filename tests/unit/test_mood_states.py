@@ -1,4 +1,5 @@
-"""Mood states of listening sessions: k by silhouette, cluster order and labels, assignment between refits."""
+"""Mood states of listening sessions: k by silhouette, cluster order and labels, the fit's centroids and
+standardisation (Spark assigns the sessions with them: tests/integration/test_python_models.py)."""
 
 from datetime import datetime, timedelta
 
@@ -10,13 +11,13 @@ from spotify_analytics.gold_models.mood_states import (
     BUILD_COLUMNS,
     MOOD_FEATURES,
     FitMarkers,
+    MoodFit,
     assigns,
     best_k,
-    cluster_sessions,
     current_fit,
+    fit_moods,
     k_range,
     mood_label,
-    nearest_centroid,
     settings_fingerprint,
     silhouette_sample,
 )
@@ -36,28 +37,53 @@ def sessions_of_moods(per_mood: int = 30, seed: int = 0, prefix: str = "s") -> p
     return pd.DataFrame(rows)
 
 
+def nearest(sessions: pd.DataFrame, fit: MoodFit) -> np.ndarray:
+    """Each session's cluster under the fit, worked out here with numpy (the model does it in Spark)."""
+    features = sessions[MOOD_FEATURES].astype(float).fillna(pd.Series(fit.fill, index=MOOD_FEATURES))
+    scaled = (features.to_numpy() - np.array(fit.mean)) / np.array(fit.scale)
+    return ((scaled[:, None, :] - np.array(fit.centers)[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+
+
 def test_k_is_the_silhouettes_choice_ids_follow_valence_and_labels_the_centroids_quadrant() -> None:
     sessions = sessions_of_moods()
 
-    clustered = cluster_sessions(sessions, range(2, 7), sample_size=5000, seed=42)
+    fit, silhouettes = fit_moods(sessions, range(2, 7), sample_size=5000, seed=42)
 
-    assert clustered["session_id"].tolist() == sorted(sessions["session_id"])
-    assert clustered["cluster_id"].nunique() == 3  # k = 3 of 2..6
-    assert clustered.groupby("mood")["cluster_id"].nunique().tolist() == [1, 1, 1]
-    ids = clustered.groupby("mood")["cluster_id"].first().to_dict()
-    assert ids == {"calm-negative": 0, "energetic-positive": 1, "calm-positive": 2}  # by centroid valence
-    assert (clustered["label"] == clustered["mood"]).all()
-    assert clustered["silhouette"].between(0.8, 1).all()  # every session sampled: fewer than sample_size
+    assert len(fit.centers) == 3  # k = 3 of 2..6
+    assert fit.labels == ("calm-negative", "energetic-positive", "calm-positive")  # ids by centroid valence
+    clusters = pd.Series(nearest(sessions, fit), index=sessions["mood"])
+    assert clusters.groupby(level=0).nunique().tolist() == [1, 1, 1]
+    assert clusters.groupby(level=0).first().to_dict() == {
+        "calm-negative": 0,
+        "energetic-positive": 1,
+        "calm-positive": 2,
+    }
+    assert sorted(silhouettes["session_id"]) == sorted(sessions["session_id"])  # fewer than sample_size: all
+    assert silhouettes["silhouette"].between(0.8, 1).all()
+
+
+def test_the_standardisation_is_the_sessions_mean_and_spread_and_gaps_take_the_median() -> None:
+    sessions = sessions_of_moods()
+    sessions.loc[0, "tempo"] = np.nan
+
+    fit, _ = fit_moods(sessions, range(2, 7), sample_size=5000, seed=42)
+
+    tempo = MOOD_FEATURES.index("tempo")
+    median = sessions["tempo"].median()  # pandas skips the gap
+    filled = sessions["tempo"].fillna(median)
+    assert fit.fill[tempo] == pytest.approx(median)
+    assert (fit.mean[tempo], fit.scale[tempo]) == pytest.approx((filled.mean(), filled.std(ddof=0)))
 
 
 def test_the_same_sessions_and_seed_give_the_same_clusters() -> None:
     sessions = sessions_of_moods(seed=3)
 
-    first = cluster_sessions(sessions, range(2, 9), sample_size=50, seed=42)
-    again = cluster_sessions(sessions.iloc[::-1], range(2, 9), sample_size=50, seed=42)
+    first, first_scores = fit_moods(sessions, range(2, 9), sample_size=50, seed=42)
+    again, again_scores = fit_moods(sessions.iloc[::-1], range(2, 9), sample_size=50, seed=42)
 
-    pd.testing.assert_frame_equal(first, again)
-    assert first["silhouette"].notna().sum() == 50  # only the seeded sample is scored
+    assert first == again
+    pd.testing.assert_frame_equal(first_scores, again_scores)
+    assert len(first_scores) == 50  # only the seeded sample is scored
 
 
 def test_an_equal_silhouette_chooses_the_smaller_k() -> None:
@@ -99,31 +125,19 @@ def test_labels_come_from_the_valence_and_energy_midpoints(valence: float, energ
     assert mood_label(valence, energy) == label
 
 
-def test_new_sessions_join_the_nearest_fitted_centroid_with_its_label_and_no_silhouette() -> None:
-    fitted = cluster_sessions(sessions_of_moods(), range(2, 7), 5000, 42)[["cluster_id", "label", *MOOD_FEATURES]]
-    new = sessions_of_moods(per_mood=2, seed=9, prefix="new").drop(columns="mood")
-    new.loc[0, "tempo"] = np.nan  # a missing feature is filled as for the fit
-
-    assigned = nearest_centroid(new, fitted)
-
-    assert assigned["label"].tolist() == [mood for mood in MOODS for _ in range(2)]
-    assert assigned["cluster_id"].tolist() == [0, 0, 1, 1, 2, 2]
-    assert assigned["silhouette"].isna().all()
-    assert assigned["session_id"].tolist() == new["session_id"].tolist()
-
-
 NOW = datetime(2026, 12, 4, 12, 0)
-SETTINGS = settings_fingerprint(2, 8, 5000, 42)
+SETTINGS = settings_fingerprint(2, 8, 5000, 42, 100_000)
 
 
 def test_a_fit_is_reused_while_it_is_the_only_one_has_these_settings_and_is_young_enough() -> None:
     fit = FitMarkers(SETTINGS, fitted_at=NOW - timedelta(hours=23), latest_built_at=NOW - timedelta(hours=1))
 
-    assert SETTINGS == "k 2..8, silhouette sample 5000, seed 42"
+    assert SETTINGS == "k 2..8, silhouette sample 5000, seed 42, fit on at most 100000 sessions"
     assert current_fit([fit], SETTINGS, refit_hours=24, now=NOW) == fit
     assert current_fit([fit], SETTINGS, refit_hours=23, now=NOW) == fit  # exactly refit_hours old
     assert current_fit([fit], SETTINGS, refit_hours=22.5, now=NOW) is None  # too old: refit
-    assert current_fit([fit], settings_fingerprint(2, 8, 5000, 7), 24, NOW) is None  # other settings
+    assert current_fit([fit], settings_fingerprint(2, 8, 5000, 7, 100_000), 24, NOW) is None  # other settings
+    assert current_fit([fit], settings_fingerprint(2, 8, 5000, 42, 50_000), 24, NOW) is None  # another bound
     other = FitMarkers(SETTINGS, NOW - timedelta(hours=2), NOW)
     assert current_fit([fit, other], SETTINGS, 24, NOW) is None  # two fits in the table
     assert current_fit([], SETTINGS, 24, NOW) is None  # an empty table
