@@ -27,6 +27,7 @@ SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "d
 KAGGLE_SAMPLE = SHARED_DATA / "kaggle_spotify_tracks" / "dataset_sample_10k.csv"
 EXPORTS = Path(os.environ.get("SPOTIFY_EXPORTS_DIR", SHARED_DATA / "spotify_exports"))
 NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
+EXIT_POLL_FAILED = 69  # the documented exit code for "built, but some polls failed" (docs/operations.md)
 COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
 
 
