@@ -47,6 +47,7 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
             f"No lakehouse server answers at {settings.connect_url}. "
             "Start it with: python -m spotify_analytics server start (then run this command again)"
         )
+    from dbt.adapters.spark_lakehouse.outage import without_exit_cleanup
     from pyspark.sql import SparkSession
     from pyspark.sql.connect.client.retries import DefaultPolicy
 
@@ -56,6 +57,7 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
     else:
         session = SparkSession.builder.remote(f"{url};session_id={session_id}").create()
     session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])  # type: ignore[attr-defined]
+    without_exit_cleanup(session)
     watchdog.watch(settings, session)
     problem = identity_problem(settings, served_identity(session), settings.connect_url)
     if problem:
