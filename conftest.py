@@ -32,6 +32,7 @@ SMALL_EXPORT = EXPORTS / "hobbies-w-erin__Spotify-Account-Data" / "StreamingHist
 SMALL_EXPORT_PLAYS = 5850  # its records (the exports' README), every one a play
 SMALL_CATALOG_TRACKS = 2000
 NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
+EXIT_POLL_FAILED = 69  # the documented exit code for "built, but some polls failed" (docs/operations.md)
 COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
 
 

@@ -7,8 +7,10 @@ its code and dbt files. A step's fingerprint is recorded once it has succeeded (
 changes Bronze, which it reads too), in ``<data>/state/pipeline_steps.json``; a failed step records nothing, so the
 next run runs it again.
 
-- ``demo``, ``load``: the landed files, the catalog file, Bronze, the code (never skipped while a killed Bronze
-  writer's record is left: its work must be stopped);
+- ``demo``: what decides whether the demo listener is wanted: the landed files, whether Spotify credentials are
+  set, whether it was removed, whether Bronze has a plays table, the code;
+- ``load``: the landed files, the catalog file, Bronze, the code (never skipped while a killed Bronze writer's record
+  is left, nor is ``demo``: its work must be stopped);
 - ``validate_bronze``: Bronze, the quality config, the code;
 - ``dbt_build_silver``: Bronze, the dbt project (and the code its Python models import) and the settings dbt reads
   (``TIMEZONE``, ``ALLOW_SYNTHETIC``), the tables there are;
@@ -17,7 +19,8 @@ next run runs it again.
 - ``dbt_docs``: the dbt project and the tables there are (not their rows: the catalog is their columns), its output;
 - ``report``: Silver, Gold, the listeners' lapsed authorisations and failed polls, the code, its output.
 
-``poll`` always runs: Spotify is its input.
+``poll`` always runs: Spotify is its input; so does ``maintain``: the clock is one of its inputs (a weekly VACUUM),
+and it says "nothing due" in milliseconds when there is nothing to do.
 """
 
 import hashlib
@@ -35,7 +38,7 @@ from spotify_analytics.pipeline.dbt_state import DBT_SETTINGS
 STATE_FILE = "pipeline_steps.json"
 CODE = ("ingest", "spotify_analytics", "pyproject.toml")
 DBT_PROJECT = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/generic", "python_models")
-ALWAYS_RUN = frozenset({"poll"})
+ALWAYS_RUN = frozenset({"poll", "maintain"})
 
 
 def state_path(settings: Settings) -> Path:
@@ -98,6 +101,8 @@ def step_inputs(step: str, settings: Settings) -> object | None:
     if step in ("demo", "load"):
         if record_path(settings).exists():
             return None  # a killed writer's work is to be stopped: the load must run
+        if step == "demo":
+            return files(data, "landing"), demo_wanted_inputs(settings), code
         catalog = files(project, str(settings.path(settings.kaggle_csv)))
         return files(data, "landing"), catalog, tables("bronze"), code
     if step == "validate_bronze":
@@ -114,6 +119,18 @@ def step_inputs(step: str, settings: Settings) -> object | None:
     if step == "report":
         return tables("silver", "gold"), files(data, *listener_flags(data)), code, files(data, "reports")
     return None
+
+
+def demo_wanted_inputs(settings: Settings) -> tuple[bool, bool, bool]:
+    """Besides the landed files, what ``demo add --when-empty`` decides on (``why_no_demo``): credentials set, the
+    demo removed, a Bronze plays table there (a load after the demo step changes Bronze, not these)."""
+    from ingest.bronze.declaration import BRONZE_DATABASE
+    from ingest.bronze.schemas import LISTENING_HISTORY
+    from ingest.demo.listener import removed_marker
+    from ingest.spotify.client import has_credentials
+
+    plays = settings.data_path / BRONZE_DATABASE / LISTENING_HISTORY.name / LOG_FOLDER
+    return has_credentials(settings), removed_marker(settings).exists(), plays.is_dir()
 
 
 def listener_flags(data: Path) -> list[str]:

@@ -114,10 +114,11 @@ class Worker:
             return
         assert self._requests is not None
         self._requests.close()
+        grace = STOP_GRACE_SECONDS if answers(self.settings) else DEAD_SERVER_GRACE_SECONDS
         try:
-            self.process.wait(timeout=STOP_GRACE_SECONDS)
+            self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            self.stop()
+            self.stop(grace)
         self._forget()
 
     def _forget(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from browser import REPORT_SECTIONS, inspect_page, require_chromium
-from conftest import EXPORTS, Lakehouse, ScheduledRun
+from conftest import EXIT_POLL_FAILED, EXPORTS, Lakehouse, ScheduledRun
 
 TRACK_URI = re.compile(r"spotify:track:[0-9A-Za-z]+")
 USER_CHARTS = {"heatmap", "top-artists", "top-tracks", "weekly-indicators", "mood-over-time", "mood-clusters"}
@@ -171,9 +171,10 @@ def imported(real_exports_run: ScheduledRun) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pipeline(real_exports_run: ScheduledRun) -> subprocess.CompletedProcess[str]:
-    """The scheduled run that built the lakehouse from the imported exports."""
+    """The scheduled run that built the lakehouse from the imported exports. Its polls fail by design (the
+    fixture points them at an unreachable API), so it ends with the exit code for "built, but some polls failed"."""
     result = real_exports_run.first
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    assert result.returncode == EXIT_POLL_FAILED, result.stdout[-6000:] + result.stderr[-6000:]
     return result
 
 

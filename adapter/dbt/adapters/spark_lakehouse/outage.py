@@ -7,6 +7,7 @@ to one address share the outage: once its port has refused connections for ``BUD
 to it retries any more, and the next calls fail at once.
 """
 
+import atexit
 import socket
 import threading
 import time
@@ -66,3 +67,11 @@ class OutagePolicy(DefaultPolicy):
 
     def to_state(self) -> Any:
         return _OutageState(self)
+
+
+def without_exit_cleanup(session: Any) -> Any:
+    """``session`` without pyspark's exit hook, which asks the server to clear its machine-learning cache (the project
+    keeps nothing there) through the session's retries: after its server died, each process that had a session
+    would wait out the whole retry budget as it exits, after its work has failed."""
+    atexit.unregister(session.client._cleanup_ml_cache)
+    return session
