@@ -97,16 +97,19 @@ def test_the_cluster_services_form_one_cluster_under_their_profile() -> None:
     master_command, worker_command = with_defaults(master["command"]), with_defaults(worker["command"])
 
     assert master["profiles"] == worker["profiles"] == ["cluster"]
-    assert master_command[3:5] == ["cluster", "master"] and worker_command[3:5] == ["cluster", "worker"]
+    assert master_command[:3] == ["spotify-analytics", "cluster", "master"] and worker_command[1:3] == [
+        "cluster",
+        "worker",
+    ]
     assert option(master_command, "--host") == master["hostname"] == "spark-master"
-    assert worker_command[5] == f"spark://{master['hostname']}:{option(master_command, '--port')}"
+    assert worker_command[3] == f"spark://{master['hostname']}:{option(master_command, '--port')}"
     assert option(worker_command, "--host") == worker["hostname"]
     assert worker["depends_on"] == ["spark-master"]
     for service in (master, worker):
         assert service["environment"]["LAKEHOUSE_BIND_HOST"] == "0.0.0.0"
         assert "ports" not in service
     compose_header = (REPO / "docker-compose.yml").read_text()
-    assert f"SPARK_MASTER={worker_command[5]} docker compose --profile cluster up -d" in compose_header
+    assert f"SPARK_MASTER={worker_command[3]} docker compose --profile cluster up -d" in compose_header
 
 
 def test_every_container_names_the_data_directory_the_server_serves() -> None:
