@@ -21,8 +21,9 @@ NAME_HELP = "The listener name given to import-history --user or auth --user, or
 
 @commands.command("list")
 def participants_list() -> None:
-    """One line per participant: pseudonym, sources, first and last play, music plays, minutes and the share of
-    plays with audio features (Silver's; Bronze's plays before Silver is built)."""
+    """One line per participant: pseudonym, sources, first and last play, music plays, minutes, the share of
+    plays with audio features (Silver's; Bronze's plays before Silver is built) and their timezone (or TIMEZONE,
+    and the zone their exports suggest)."""
     from spotify_analytics.cli.common import lakehouse_or_exit
     from spotify_analytics.participants.roster import roster
 
@@ -32,15 +33,19 @@ def participants_list() -> None:
         typer.echo("No participants yet: import an export (import-history) or authorise a listener (auth).")
         return
     header = f"{'pseudonym':<20} {'sources':<40} {'first play':<10} {'last play':<10} {'plays':>9} "
-    typer.echo(header + f"{'minutes':>10} {'features':>8}")
+    typer.echo(header + f"{'minutes':>10} {'features':>8}  timezone")
     for person in participants:
         first = person.first_play.strftime("%Y-%m-%d") if person.first_play else "-"
         last = person.last_play.strftime("%Y-%m-%d") if person.last_play else "-"
         coverage = "-" if person.feature_coverage is None else f"{person.feature_coverage:.0%}"
         sources = ", ".join(sorted(person.sources)) or "-"
         name = f"{person.pseudonym} (generated demo)" if person.generated else person.pseudonym
+        zone = person.timezone or f"{settings.timezone} (TIMEZONE)"
+        if person.suggested_timezone:
+            zone += f", exports suggest {person.suggested_timezone}"
         typer.echo(
             f"{name:<20} {sources:<40} {first:<10} {last:<10} {person.plays:>9,} {person.minutes:>10,.0f} {coverage:>8}"
+            f"  {zone}"
         )
     counted = {person.counted_in for person in participants if person.counted_in}
     typer.echo(f"{len(participants)} participant(s); plays, minutes and features from {', '.join(sorted(counted))}.")

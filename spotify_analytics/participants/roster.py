@@ -4,16 +4,20 @@ A participant is every pseudonym the lakehouse knows: in Bronze's plays, in Silv
 (``landing/export/<user_id>/``, ``landing/api/<user_id>/``) and among the listeners authorised with ``auth``.
 Their sources are the play sources Bronze holds for them (``api``, ``export_extended``, ``export_classic``) and
 those landed but not loaded yet; plays, minutes, first and last play and feature coverage are Silver's (one row per
-music play), or Bronze's music plays before Silver is built.
+music play), or Bronze's music plays before Silver is built. Their timezone is the one recorded with
+``participants set`` (else TIMEZONE applies), and for those without one, the zone their extended exports'
+``conn_country`` suggests (``ingest.participants.timezones``).
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ingest.bronze.schemas import PARTICIPANT_TIMEZONES
 from ingest.config import Settings
 from ingest.demo import DEMO_USER
 from ingest.export.importer import exports_landing_dir
+from ingest.participants.timezones import suggested_timezone
 from ingest.spotify.users import listeners_with_tokens
 
 if TYPE_CHECKING:
@@ -36,6 +40,8 @@ class Participant:
     minutes: float = 0.0
     feature_coverage: float | None = None  # share of the music plays with audio features (Silver)
     counted_in: str = ""  # the table plays and minutes come from
+    timezone: str | None = None  # recorded with participants set; None: TIMEZONE applies
+    suggested_timezone: str | None = None  # what their extended exports suggest, for those without one
 
     @property
     def generated(self) -> bool:
@@ -88,4 +94,10 @@ def roster(spark: "SparkSession", settings: Settings) -> list[Participant]:
             found.first_play, found.last_play = row["first_play"], row["last_play"]
             found.feature_coverage = None if row["coverage"] is None else float(row["coverage"])
             found.counted_in = counted
+    if spark.catalog.tableExists(PARTICIPANT_TIMEZONES.qualified):
+        for row in spark.sql(f"select user_id, timezone from {PARTICIPANT_TIMEZONES.qualified}").collect():
+            participant(row["user_id"]).timezone = row["timezone"]
+    for found in participants.values():
+        if found.timezone is None:
+            found.suggested_timezone = suggested_timezone(settings, found.pseudonym)
     return [participants[pseudonym] for pseudonym in sorted(participants)]

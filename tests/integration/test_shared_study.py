@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import EXPORTS, REPO, Lakehouse, ScheduledRun, run_command
+from conftest import EXIT_POLL_FAILED, EXPORTS, REPO, Lakehouse, ScheduledRun, run_command
 
 from ingest.spotify.auth import authorize
 from ingest.spotify.poll import poll
@@ -65,7 +65,7 @@ def latest_version(house: Lakehouse, table: str) -> int:
 
 @pytest.fixture(scope="module")
 def study(lakehouse: Lakehouse, real_exports_run: ScheduledRun) -> Lakehouse:
-    assert real_exports_run.first.returncode == 0, real_exports_run.first.stdout[-3000:]
+    assert real_exports_run.first.returncode == EXIT_POLL_FAILED, real_exports_run.first.stdout[-3000:]
     return lakehouse
 
 
@@ -98,10 +98,20 @@ def test_participants_list_shows_every_listener_with_silver_counts(study: Lakeho
         "group by user_id"
     )
     assert len(rows) == len(real_exports_users()) == 4
+    recorded = "bronze.participant_timezones"  # what participants set wrote (test_real_exports_timezones, maybe)
+    zones = {
+        row.user_id: row.timezone
+        for row in (
+            study.sql(f"select user_id, timezone from {recorded}")
+            if study.session.catalog.tableExists(recorded)
+            else []
+        )
+    }
     for row in rows:
         [line] = [line for line in listed.stdout.splitlines() if line.startswith(row.user_id)]
         assert f" {row.plays:,} " in line
         assert f"{row.first:%Y-%m-%d}" in line and f"{row.last:%Y-%m-%d}" in line
+        assert f"  {zones.get(row.user_id, f'{study.settings.timezone} (TIMEZONE)')}" in line
     nate = pseudonymous_user_id(study.settings, "nate-downer__spotify-analysis")
     [line] = [line for line in listed.stdout.splitlines() if line.startswith(nate)]
     assert "export_classic" in line and "export_extended" in line  # StreamingHistory0.json and endsong_2.json
