@@ -9,7 +9,7 @@ import stat
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import orjson
@@ -302,7 +302,9 @@ def test_the_pipeline_goes_on_past_a_lapsed_authorisation_and_names_the_listener
 
 def test_the_report_names_a_listener_whose_authorisation_lapsed(tmp_path):
     lapse = Lapse("u_lapsedlistener0", "2026-06-01T04:00:00Z", REFRESH_REJECTED)
-    nothing_built = ReportData(*(TableRead(f"gold.table_{n}", None, "not built yet") for n in range(8)))
+    nothing_built = ReportData(
+        *(TableRead(f"gold.table_{n}", None, "not built yet") for n in range(len(fields(ReportData))))
+    )
 
     [index] = write_reports(nothing_built, tmp_path / "reports", "2026-12-03T00:00:00Z", lapses=[lapse])
     page = user_page(lapse.user_id, nothing_built, "2026-12-03T00:00:00Z", notice=lapse_notice([lapse], lapse.user_id))
