@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ SMALL_CATALOG_TRACKS = 2000
 NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", as on a fresh install
 EXIT_POLL_FAILED = 69  # the documented exit code for "built, but some polls failed" (docs/operations.md)
 COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
+# Seconds a test's setup, call or teardown may take: more than any command it runs (docs/testing.md).
+PHASE_TIMEOUT = int(os.environ.get("PHASE_TIMEOUT", "1500"))
 
 
 def free_port() -> int:
@@ -94,10 +97,11 @@ class Lakehouse:
         """A new Spark Connect session on this lakehouse's server, sending its secret as every client of the project
         does; the caller stops it."""
         from dbt.adapters.spark_lakehouse.channel import session_builder
+        from dbt.adapters.spark_lakehouse.outage import kept_for_the_process
 
         from ingest.lakehouse.secret import read_secret
 
-        return session_builder(self.settings.connect_url, read_secret(self.settings)).create()
+        return kept_for_the_process(session_builder(self.settings.connect_url, read_secret(self.settings)).create())
 
     def sql(self, query: str) -> list:
         return self.session.sql(query).collect()
@@ -160,6 +164,45 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+class PhaseTimeout(Exception):
+    """A test phase outlived PHASE_TIMEOUT: it fails with where it waited, and the session goes on."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with phase_deadline(item, "setup"):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with phase_deadline(item, "call"):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    with phase_deadline(item, "teardown"):
+        return (yield)
+
+
+@contextmanager
+def phase_deadline(item: pytest.Item, phase: str) -> Iterator[None]:
+    """SIGALRM after PHASE_TIMEOUT raises PhaseTimeout in the main thread, wherever it waits (a lock, a socket):
+    a hang fails that test with its traceback instead of holding the session until CI's limit."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise PhaseTimeout(f"{item.nodeid}: {phase} did not end within {PHASE_TIMEOUT} s (PHASE_TIMEOUT)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(PHASE_TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

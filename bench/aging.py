@@ -83,6 +83,7 @@ def age(bench: "Bench", refreshes: int = REFRESHES, threads: int = 4) -> Aging:
     import time
 
     from dbt.adapters.spark_lakehouse.channel import session_builder
+    from dbt.adapters.spark_lakehouse.outage import kept_for_the_process
 
     from ingest.lakehouse.secret import read_secret
     from spotify_analytics.maintenance.tables import maintain_tables
@@ -94,7 +95,9 @@ def age(bench: "Bench", refreshes: int = REFRESHES, threads: int = 4) -> Aging:
 
     def session() -> "SparkSession":
         if not hasattr(sessions, "spark"):
-            sessions.spark = session_builder(bench.settings.connect_url, read_secret(bench.settings)).create()
+            sessions.spark = kept_for_the_process(
+                session_builder(bench.settings.connect_url, read_secret(bench.settings)).create()
+            )
         return sessions.spark
 
     work: list[Callable[[int], None]] = [

@@ -49,7 +49,7 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
             "Start it with: python -m spotify_analytics server start (then run this command again)"
         )
     from dbt.adapters.spark_lakehouse.channel import refused_token, session_builder
-    from dbt.adapters.spark_lakehouse.outage import without_exit_cleanup
+    from dbt.adapters.spark_lakehouse.outage import kept_for_the_process
     from pyspark.sql.connect.client.retries import DefaultPolicy
 
     url = f"{settings.connect_url}/;user_id={CLIENT_USER_ID}"
@@ -58,7 +58,7 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
     else:
         session = session_builder(f"{url};session_id={session_id}", read_secret(settings)).create()
     session.client.set_retry_policies([DefaultPolicy(**DEAD_SERVER_RETRIES)])
-    without_exit_cleanup(session)
+    kept_for_the_process(session)
     watchdog.watch(settings, session)
     try:
         served = served_identity(session)

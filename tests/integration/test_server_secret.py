@@ -129,10 +129,11 @@ def test_the_project_sends_the_secret_in_a_bearer_header_on_a_plain_channel(lake
     """pyspark alone sends a token to 127.0.0.1 only over TLS, which the server does not speak; the project's
     clients (and the adapter's Python models) send it without TLS."""
     from dbt.adapters.spark_lakehouse.channel import session_builder
+    from dbt.adapters.spark_lakehouse.outage import kept_for_the_process
 
     url = lakehouse.settings.connect_url
     tls_only = user_pyspark(f"{url}/;token={secret_of(lakehouse)}")
-    session = session_builder(url, secret_of(lakehouse)).create()
+    session = kept_for_the_process(session_builder(url, secret_of(lakehouse)).create())
     try:
         answer = session.sql("select count(*) from range(7)").first()[0]
     finally:

@@ -69,9 +69,20 @@ class OutagePolicy(DefaultPolicy):
         return _OutageState(self)
 
 
-def without_exit_cleanup(session: Any) -> Any:
-    """``session`` without pyspark's exit hook, which asks the server to clear its machine-learning cache (the project
-    keeps nothing there) through the session's retries: after its server died, each process that had a session
-    would wait out the whole retry budget as it exits, after its work has failed."""
+# Every session the project opens, held until the process ends (kept_for_the_process).
+_kept: list[Any] = []
+
+
+def kept_for_the_process(session: Any) -> Any:
+    """Keep ``session`` until the process ends, without pyspark's exit hook, and return it.
+
+    pyspark's session finaliser (``__del__``) closes the one thread pool all sessions share to release finished
+    operations. Run by the garbage collector while that pool is submitting work (a query of another session
+    releasing its results), it waits for a lock its own thread holds: the process hangs for good (seen in the
+    test suite: a Bronze writer's stopped session collected during the next query). Kept sessions are never
+    collected while the process works. The exit hook asks the server to clear its machine-learning cache (the
+    project keeps nothing there) through the session's retries: after the server died, each process that had a
+    session would wait out the whole retry budget as it exits, after its work has failed."""
     atexit.unregister(session.client._cleanup_ml_cache)
+    _kept.append(session)
     return session

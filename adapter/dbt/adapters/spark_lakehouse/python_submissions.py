@@ -18,7 +18,7 @@ from typing import Any
 from dbt.adapters.base import PythonJobHelper
 from dbt.adapters.spark_lakehouse.channel import refused_token, session_builder
 from dbt.adapters.spark_lakehouse.connections import SparkLakehouseCredentials, without_parameters
-from dbt.adapters.spark_lakehouse.outage import OutagePolicy, address_of, refuses, without_exit_cleanup
+from dbt.adapters.spark_lakehouse.outage import OutagePolicy, address_of, kept_for_the_process, refuses
 from dbt.adapters.spark_lakehouse.server_check import check_connect_session
 from dbt_common.exceptions import DbtRuntimeError
 
@@ -43,7 +43,7 @@ def open_session(url: str, token: str | None = None) -> Any:
     except Exception as exc:  # pyspark raises several types for a bad URL
         raise DbtRuntimeError(f"Cannot open a Spark Connect session at {without_parameters(url)}: {exc}") from exc
     session.client.set_retry_policies([OutagePolicy(url)])
-    return without_exit_cleanup(session)
+    return kept_for_the_process(session)
 
 
 @contextmanager
