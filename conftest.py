@@ -254,6 +254,8 @@ class ScheduledRun:
     second: subprocess.CompletedProcess[str]  # started once the first held the lock
     first_was_running: bool  # when the second had already exited
     runs_added: int  # runs recorded in ops.pipeline_runs
+    authorised: list[str]  # every listener with stored tokens when the runs started: `polled` and any a module before
+    # authorised (each of whose polls fails too)
 
 
 def pipeline_run_count(house: Lakehouse) -> int:
@@ -302,6 +304,9 @@ def real_exports_run(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFact
     polled = sorted(users.values())[:2]
     for user_id in polled:
         authorised(lakehouse.settings, user_id)
+    with_tokens = sorted(
+        path.parent.name for path in lakehouse.settings.ingest_state_path.glob("*/spotify_tokens.json")
+    )
     unreachable = f"http://127.0.0.1:{closed_port()}"
     spotify_down = {
         "CLIENT_ID": "study-app",
@@ -336,4 +341,4 @@ def real_exports_run(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFact
         first.args, first.returncode, (logs / "out").read_text(), (logs / "err").read_text()
     )
     runs_added = pipeline_run_count(lakehouse) - before
-    return ScheduledRun(folders, users, polled, completed, second, first_was_running, runs_added)
+    return ScheduledRun(folders, users, polled, completed, second, first_was_running, runs_added, with_tokens)

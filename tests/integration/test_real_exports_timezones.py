@@ -48,10 +48,9 @@ def zone_set(lakehouse: Lakehouse, real_exports_run: ScheduledRun) -> dict:
     built = lakehouse.dbt(*BUILD, *MODELS)
     assert built.returncode == 0, built.stdout[-5000:]
     after = {name: local_times(lakehouse, users[name]) for name in (KHUSHI, NATE)}
-    merges = lakehouse.sql(
-        f"select operation, operationMetrics from (describe history silver.listening_with_features) "
-        f"where version > {version.version}"
-    )
+    merges = [
+        row for row in lakehouse.sql("describe history silver.listening_with_features") if row.version > version.version
+    ]
     return {"before": before, "after": after, "merges": merges, "set": done, "users": users}
 
 
