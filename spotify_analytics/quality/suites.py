@@ -61,6 +61,8 @@ class TableSuite:
     # check (``increments``); without, the whole table. Checks about the whole table (shares) have neither.
     key: tuple[str, ...] = ()
     stamp: str | None = None
+    # A table that exists only once a command has written it (``participants set``): its absence is no finding.
+    optional: bool = False
 
     @property
     def name(self) -> str:
@@ -186,14 +188,15 @@ def listener_coverage_suite(table: str, user_ids: list[str], config: GateConfig)
     return with_severity(TableSuite(SILVER, table, tuple(checks), scope=LISTENER_COVERAGE), config)
 
 
-def _bronze(table: BronzeTable, *timestamps: str) -> Callable[[GateConfig, dt.datetime], TableSuite]:
+def _bronze(
+    table: BronzeTable, *timestamps: str, optional: bool = False
+) -> Callable[[GateConfig, dt.datetime], TableSuite]:
     """The suite of a Bronze table: its declared checks, and ``timestamps`` not in the future."""
 
     def build(config: GateConfig, now: dt.datetime) -> TableSuite:
         future = [not_in_future(column, now, config.future_tolerance_minutes) for column in timestamps]
-        return TableSuite(
-            BRONZE, table.qualified, (*declared_checks(table), *future), key=table.key, stamp=table.stamp.name
-        )
+        checks = (*declared_checks(table), *future)
+        return TableSuite(BRONZE, table.qualified, checks, key=table.key, stamp=table.stamp.name, optional=optional)
 
     return build
 
@@ -252,7 +255,7 @@ SUITE_BUILDERS = {
         _bronze(AUDIOBOOK_HISTORY, "played_at"),
         _bronze(TRACK_FEATURES, "fetched_at"),
         _bronze(SYNTHETIC_FEATURES),
-        _bronze(PARTICIPANT_TIMEZONES, "set_at"),
+        _bronze(PARTICIPANT_TIMEZONES, "set_at", optional=True),
     ),
     SILVER: (_listening_with_features, _feature_coverage),
 }
