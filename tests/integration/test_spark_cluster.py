@@ -157,7 +157,13 @@ def builds(
 def settled(value: Any) -> Any:
     """A float to 9 significant digits: sums over executors' partitions may differ from local[2]'s in the last
     bits (their order differs), which is not a different result."""
-    return float(f"{value:.9g}") if isinstance(value, float) else value
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, list | tuple):  # arrays, and structs (pyspark's Row is a tuple)
+        return tuple(map(settled, value))
+    if isinstance(value, dict):
+        return tuple(sorted((key, settled(item)) for key, item in value.items()))
+    return value
 
 
 def gold_rows(house: Lakehouse) -> dict[str, list[tuple]]:
