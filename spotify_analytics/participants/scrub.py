@@ -10,6 +10,9 @@ names them, which is edited so it no longer does.
 - **Other text files** (the server's and dbt's logs, dbt's compiled SQL and artifacts): the pseudonym is
   overwritten in place by a mask of the same length (``masked``), so a log the server keeps appending to stays
   the same file; a binary file that names it (dbt's partial-parse cache) is deleted (it is made again).
+- **Interrupted table creations** (``<database>/_interrupted/*``, a table folder whose creation was killed before
+  its first commit): deleted whole. They hold no committed row (the rows are loaded again from the landing
+  files), and a half-written Parquet file cannot be read to check whom it names.
 """
 
 import json
@@ -21,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.bronze.delta import INTERRUPTED_FOLDER
 from ingest.landing.store import atomic_write
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,12 @@ def remove_folders(folders: list[Path]) -> FileCounts:
         counts.deleted += sum(1 for path in folder.rglob("*") if path.is_file())
         shutil.rmtree(folder, ignore_errors=True)
     return counts
+
+
+def interrupted_creations(data: Path) -> list[Path]:
+    """The table folders whose creation never committed, moved aside under a database folder's
+    ``_interrupted/`` (``ingest.bronze.delta.complete_interrupted_creation``)."""
+    return sorted(path for path in data.glob(f"*/{INTERRUPTED_FOLDER}/*") if path.is_dir())
 
 
 def file_names(path: Path, needle: bytes) -> bool:

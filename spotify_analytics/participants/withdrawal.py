@@ -7,7 +7,8 @@ runs these steps, each recorded in the journal (``journal``) as it ends, so a wi
 completed by running it again (every step can be repeated):
 
 1. ``folders``: their Spotify tokens, cursors and poll records (``state/<user_id>/``) and their landed files
-   (``landing/*/<user_id>/``) are deleted, so no poll or load brings them back; the list of loaded files and every
+   (``landing/*/<user_id>/``) are deleted, so no poll or load brings them back, and so are the table folders whose
+   creation never committed (``scrub.interrupted_creations``); the list of loaded files and every
    other state file forgets them; Great Expectations' suites and results (``quality/gx``) drop their checks.
 2. ``rows``: the rows naming them are deleted from every table (Bronze with its quarantine, Silver, Gold, the
    quality and run history); each table with rows deleted is listed for step 4.
@@ -178,6 +179,14 @@ def _folders(
     removed = scrub.remove_folders(folders)
     progress(f"deleted {removed.deleted} file(s) in {len(folders)} folder(s): landing files, state, Spotify tokens")
     _count_files(journal, removed)
+    interrupted = scrub.interrupted_creations(settings.data_path)
+    if interrupted:
+        aside = scrub.remove_folders(interrupted)
+        progress(
+            f"deleted {aside.deleted} file(s) of {len(interrupted)} table creation(s) that never committed "
+            f"(_interrupted/: no committed rows, and half-written files cannot be checked)"
+        )
+        _count_files(journal, aside)
     needles = scrub.Needles(pseudonym, play_ids_of(spark, tables, pseudonym))
     state = scrub.scrub_json_files(roots["state"], needles)
     quality = scrub.scrub_json_files(roots["gx"], needles)

@@ -266,6 +266,11 @@ def withdrawn(study: Lakehouse) -> dict:
     assert per_table[PLAYS] > API_PLAYS and polled == API_PLAYS  # the session's other modules poll listeners too
     assert (settings.ingest_state_path / user_id / "spotify_tokens.json").is_file()
     assert (settings.data_path / "reports" / f"user-{user_id}.html").is_file()
+    # A table creation killed before its first commit, moved aside by the next write: a half-written data file
+    # (no footer, so it cannot be read to be checked) whose bytes name them.
+    half_written = settings.data_path / "bronze" / "_interrupted" / "plays_killed-20261206T000000Z"
+    half_written.mkdir(parents=True, exist_ok=True)
+    (half_written / "part-00000-half-written.snappy.parquet").write_bytes(b"PAR1" + user_id.encode())
 
     process = subprocess.Popen(
         [SCRIPT, "participants", "withdraw", WITHDRAWN, "--yes"],
@@ -289,6 +294,7 @@ def withdrawn(study: Lakehouse) -> dict:
     completed = cli(study, "participants", "withdraw", WITHDRAWN, "--yes")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert not journal.exists()
+    assert not half_written.exists() and "table creation(s) that never committed" in "".join(printed)  # step 1
     return {"user_id": user_id, "play_ids": play_ids, "per_table": per_table, "others": others,
             "first_table": first_table, "completed": completed}  # fmt: skip
 
