@@ -1,0 +1,30 @@
+"""Superset's configuration for the lakehouse's dashboards, read by the compose service and the tests alike
+(``SUPERSET_CONFIG_PATH`` names this file). Every value comes from the environment; nothing secret is written here.
+
+- ``SUPERSET_SECRET_KEY``: signs sessions and encrypts what Superset stores (required).
+- ``SUPERSET_METADATA_URI``: Superset's own metadata database (default: SQLite under ``SUPERSET_HOME``).
+- ``LAKEHOUSE_SECRET_FILE``: the lakehouse secret (``data/lakehouse/secret``), read at every connection to the
+  Thrift port as the password of its ``CUSTOM`` login, never stored in Superset's database.
+"""
+
+import os
+from pathlib import Path
+
+from sqlalchemy.engine.url import URL
+
+SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
+SQLALCHEMY_DATABASE_URI = os.environ.get(
+    "SUPERSET_METADATA_URI", f"sqlite:///{Path(os.environ.get('SUPERSET_HOME', '/app/superset_home')) / 'superset.db'}"
+)
+LAKEHOUSE_SECRET_FILE = Path(os.environ.get("LAKEHOUSE_SECRET_FILE", "/app/data/lakehouse/secret"))
+
+
+def lakehouse_password(url: URL) -> str | None:
+    """The Thrift login's password: the lakehouse secret, read when Superset connects (so a new secret needs no
+    change in Superset); other connections keep their own."""
+    if url.get_backend_name() == "hive":
+        return LAKEHOUSE_SECRET_FILE.read_text().strip()
+    return url.password
+
+
+SQLALCHEMY_CUSTOM_PASSWORD_STORE = lakehouse_password
