@@ -74,10 +74,9 @@ def import_bundle(username: str) -> None:
     from superset.app import create_app
 
     with create_app().app_context():
+        from superset import security_manager
         from superset.commands.importers.v1.assets import ImportAssetsCommand
         from superset.utils.core import override_user
-
-        from superset import security_manager
 
         with override_user(security_manager.find_user(username=username)):
             ImportAssetsCommand(bundle_contents(BUNDLE, lakehouse_address())).run()

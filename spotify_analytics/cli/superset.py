@@ -10,6 +10,23 @@ from spotify_analytics.cli.common import fail, settings_or_exit
 commands = typer.Typer(name="superset", help="Superset dashboards on the lakehouse, kept as code (docs/superset.md).")
 
 
+@commands.command("install")
+def superset_install(
+    timeout: Annotated[float, typer.Option(help="Seconds the install may take.")] = 900.0,
+) -> None:
+    """Install Superset and its Hive driver from superset/requirements.lock into .cache/superset/venv.
+
+    Reused while the lock is unchanged. Prints the folder; run Superset from its bin/ (docs/superset.md)."""
+    from spotify_analytics.dashboards.install import InstallError, install
+
+    settings = settings_or_exit()
+    try:
+        venv, seconds = install(settings.project_dir, timeout)
+    except InstallError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"Superset installed in {venv} ({f'{seconds:.0f} s' if seconds else 'reused: the lock is unchanged'})")
+
+
 @commands.command("export")
 def superset_export(
     url: Annotated[str | None, typer.Option(help="Superset's base URL (default: SUPERSET_URL).")] = None,
