@@ -3,7 +3,8 @@ dashboards of ``superset/bundle`` imported: the connection, datasets, charts and
 of the same uuid that an earlier start imported (``superset import-dashboards`` would keep an older chart or dataset).
 
 Run by the ``superset`` compose service before its web server, and by the tests, with the Python that has
-Superset installed (``python superset/provision.py``). It reads (never logs) from the environment:
+Superset installed (``python superset/provision.py``). It reads (never logs, never passes on a command line) from
+the environment:
 
 - ``SUPERSET_ADMIN_USERNAME``, ``SUPERSET_ADMIN_PASSWORD``, ``SUPERSET_ADMIN_EMAIL`` (optional): the admin, created
   when missing;
@@ -12,7 +13,8 @@ Superset installed (``python superset/provision.py``). It reads (never logs) fro
 - ``SUPERSET_BUNDLE`` (default: the ``bundle`` folder next to this file);
 - ``SUPERSET_STEP_TIMEOUT``: seconds each ``superset`` command may take (default 600).
 
-Only the standard library and PyYAML (which Superset brings) are imported, so it runs in Superset's image as is.
+Besides Superset itself, only the standard library and PyYAML (which Superset brings) are imported, so it runs in
+Superset's image as is.
 """
 
 import logging
@@ -27,28 +29,48 @@ import yaml
 
 log = logging.getLogger("provision")
 BUNDLE = Path(os.environ.get("SUPERSET_BUNDLE", Path(__file__).resolve().parent / "bundle"))
-IMPORT_STEP = "import-bundle"
+IN_APP_STEP = "admin-and-bundle"
+REQUIRED = ("SUPERSET_SECRET_KEY", "SUPERSET_ADMIN_USERNAME", "SUPERSET_ADMIN_PASSWORD")
 
 
 def main() -> None:
-    if sys.argv[1:] == [IMPORT_STEP]:
-        import_bundle(os.environ["SUPERSET_ADMIN_USERNAME"])
+    if sys.argv[1:] == [IN_APP_STEP]:
+        admin_and_bundle()
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    admin = {name: os.environ.get(f"SUPERSET_ADMIN_{name.upper()}", "") for name in ("username", "password")}
-    missing = [f"SUPERSET_ADMIN_{name.upper()}" for name, value in admin.items() if not value]
-    if missing or not os.environ.get("SUPERSET_SECRET_KEY"):
-        sys.exit(f"error: set {', '.join([*missing, 'SUPERSET_SECRET_KEY'][: len(missing) + 1])} (e.g. in .env)")
-    email = os.environ.get("SUPERSET_ADMIN_EMAIL", f"{admin['username']}@localhost")
+    missing = [name for name in REQUIRED if not os.environ.get(name)]
+    if missing:
+        sys.exit(f"error: set {', '.join(missing)} (in .env or the environment); nothing was provisioned")
     superset("db", "upgrade")
-    superset(
-        "fab", "create-admin", "--username", admin["username"], "--password", admin["password"],
-        "--firstname", "Superset", "--lastname", "Admin", "--email", email,
-        shown="fab create-admin --username " + admin["username"],
-    )  # fmt: skip
     superset("init")
-    run([sys.executable, __file__, IMPORT_STEP], f"import of {BUNDLE}")
+    run([sys.executable, __file__, IN_APP_STEP], f"admin and import of {BUNDLE}")
     log.info("Imported the dashboards of %s", BUNDLE)
+
+
+def admin_and_bundle() -> None:
+    """In this process, inside Superset's application: the admin created when missing (its password read from the
+    environment, never put on a command line, which every account can read), then the bundle imported as the admin."""
+    from superset.app import create_app
+
+    with create_app().app_context():
+        from superset import security_manager
+        from superset.commands.importers.v1.assets import ImportAssetsCommand
+        from superset.extensions import db
+        from superset.utils.core import override_user
+
+        username = os.environ["SUPERSET_ADMIN_USERNAME"]
+        admin = security_manager.find_user(username=username)
+        if admin is None:
+            admin = security_manager.add_user(
+                username, "Superset", "Admin", os.environ.get("SUPERSET_ADMIN_EMAIL", f"{username}@localhost"),
+                security_manager.find_role("Admin"), password=os.environ["SUPERSET_ADMIN_PASSWORD"],
+            )  # fmt: skip
+            if not admin:
+                sys.exit(f"error: Superset could not create the admin {username}")
+            db.session.commit()
+            log.info("Created the admin %s", username)
+        with override_user(admin):
+            ImportAssetsCommand(bundle_contents(BUNDLE, lakehouse_address())).run()
 
 
 def lakehouse_address() -> str:
@@ -69,19 +91,6 @@ def bundle_contents(bundle: Path, address: str) -> dict[str, str]:
     return contents
 
 
-def import_bundle(username: str) -> None:
-    """Import the bundle in this process, inside Superset's application, as ``username``."""
-    from superset.app import create_app
-
-    with create_app().app_context():
-        from superset import security_manager
-        from superset.commands.importers.v1.assets import ImportAssetsCommand
-        from superset.utils.core import override_user
-
-        with override_user(security_manager.find_user(username=username)):
-            ImportAssetsCommand(bundle_contents(BUNDLE, lakehouse_address())).run()
-
-
 def with_address(database_yaml: str, address: str) -> str:
     config = yaml.safe_load(database_yaml)
     url = urlsplit(config["sqlalchemy_uri"])
@@ -90,10 +99,9 @@ def with_address(database_yaml: str, address: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def superset(*args: str, shown: str | None = None) -> None:
-    """Run ``superset ARGS`` (``shown``: its words without secrets)."""
+def superset(*args: str) -> None:
     executable = shutil.which("superset", path=str(Path(sys.executable).parent)) or "superset"
-    run([executable, *args], f"superset {shown or ' '.join(args)}")
+    run([executable, *args], f"superset {' '.join(args)}")
 
 
 def run(command: list[str], shown: str) -> None:

@@ -89,7 +89,7 @@ class Superset:
         return [{"name": c.name, "value": c.value, "domain": "127.0.0.1", "path": "/"} for c in session.cookies]
 
 
-def timed(command: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def run_to_end(command: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -99,17 +99,22 @@ def timed(command: list[str], env: dict[str, str], timeout: float) -> subprocess
 
 
 @pytest.fixture(scope="module")
-def superset(
-    real_exports_run: ScheduledRun, lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Superset]:
-    """Superset installed (or reused), provisioned with the repository's bundle against the session's lakehouse,
-    and serving on a free loopback port until the module ends."""
+def superset_venv(lakehouse: Lakehouse) -> Path:
+    """Superset's virtual environment, installed from the lock by ``superset install`` (or reused)."""
     started = time.monotonic()
     installed = lakehouse.cli("superset", "install", "--timeout", str(INSTALL_TIMEOUT), timeout=INSTALL_TIMEOUT + 60)
     assert installed.returncode == 0, installed.stderr[-3000:]
     log.info("superset install: %.0f s (%s)", time.monotonic() - started, installed.stdout.strip())
-    venv = Path(installed.stdout.split("Superset installed in ", 1)[1].split(" (", 1)[0])
+    return Path(installed.stdout.split("Superset installed in ", 1)[1].split(" (", 1)[0])
 
+
+@pytest.fixture(scope="module")
+def superset(
+    real_exports_run: ScheduledRun, lakehouse: Lakehouse, superset_venv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Superset]:
+    """Superset provisioned with the repository's bundle against the session's lakehouse (after the real exports'
+    pipeline run), serving on a free loopback port until the module ends."""
+    venv = superset_venv
     home = tmp_path_factory.mktemp("superset")
     port = free_port()
     env = {
@@ -125,7 +130,7 @@ def superset(
         "SUPERSET_STEP_TIMEOUT": str(PROVISION_TIMEOUT / 2),
     }
     started = time.monotonic()
-    provisioned = timed([str(venv / "bin" / "python"), "superset/provision.py"], env, PROVISION_TIMEOUT)
+    provisioned = run_to_end([str(venv / "bin" / "python"), "superset/provision.py"], env, PROVISION_TIMEOUT)
     assert provisioned.returncode == 0, provisioned.stderr[-3000:]
     assert env["SUPERSET_ADMIN_PASSWORD"] not in provisioned.stdout + provisioned.stderr  # no secret in its log
     log.info("superset provision: %.0f s", time.monotonic() - started)
@@ -138,11 +143,12 @@ def superset(
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
+        started = time.monotonic()
         while not healthy(url):
             assert server.poll() is None, (home / "gunicorn.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, f"Superset did not answer {url}/health within {START_TIMEOUT:.0f} s"
+            assert time.monotonic() < started + START_TIMEOUT, f"Superset did not answer {url}/health in time"
             time.sleep(2)
+        log.info("superset start: %.0f s", time.monotonic() - started)
         yield Superset(url, env["SUPERSET_ADMIN_USERNAME"], env["SUPERSET_ADMIN_PASSWORD"], env)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -176,12 +182,23 @@ def chart_data(api: requests.Session, url: str, chart_id: int) -> dict:
     return answer.json()["result"][0]
 
 
-def chart_named(uuid_by_name: str) -> str:
-    [uuid] = [uuid for uuid, config in bundle_files("charts").items() if config["slice_name"] == uuid_by_name]
+def chart_uuid(name: str) -> str:
+    [uuid] = [uuid for uuid, config in bundle_files("charts").items() if config["slice_name"] == name]
     return uuid
 
 
 HEATMAP = "Listening time by weekday and hour (minutes)"
+
+
+def test_provisioning_names_the_settings_it_misses(superset_venv: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "SUPERSET_HOME": str(tmp_path), "SUPERSET_SECRET_KEY": "k", "SUPERSET_ADMIN_USERNAME": "admin"}
+    env.pop("SUPERSET_ADMIN_PASSWORD", None)
+    refused = run_to_end([str(superset_venv / "bin" / "python"), "superset/provision.py"], env, 60)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: set SUPERSET_ADMIN_PASSWORD (in .env or the environment); nothing was provisioned"
+    )
+    assert list(tmp_path.iterdir()) == []  # no metadata database made
 
 
 # ---------------------------------------------------------------- the charts' queries
@@ -206,7 +223,7 @@ def test_chart_totals_and_filters_agree_with_spark(superset: Superset, lakehouse
     """The weekday x hour heatmap reads silver.listening_with_features: its cells add up to the table's minutes (summed
     through Spark Connect), and the participant and feature-source filters narrow it as a WHERE does in Spark."""
     api = superset.api()
-    chart = charts_by_uuid(api, superset.url)[chart_named(HEATMAP)]
+    chart = charts_by_uuid(api, superset.url)[chart_uuid(HEATMAP)]
     result = chart_data(api, superset.url, chart["id"])
     [spark] = lakehouse.sql(
         "select sum(minutes_played) as minutes, count(distinct day_of_week, hour_of_day) as cells, "
