@@ -50,8 +50,8 @@ test: setup chromium ## Run the test suite (starts and stops its own lakehouse s
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff and sqlfluff (its dbt templater asks the lakehouse server, which is started when down)
-	$(BIN)/ruff check ingest spotify_analytics adapter tests bench python_models conftest.py
-	$(BIN)/ruff format --check ingest spotify_analytics adapter tests bench conftest.py
+	$(BIN)/ruff check ingest spotify_analytics adapter tests bench python_models superset conftest.py
+	$(BIN)/ruff format --check ingest spotify_analytics adapter tests bench superset conftest.py
 	$(BIN)/spotify-analytics server start
 	$(BIN)/sqlfluff lint models tests/generic macros analyses
 
@@ -59,6 +59,22 @@ lock: ## Re-resolve requirements.lock from the pyproject.toml files (replaced on
 	{ echo '# Pinned dependencies of the project and its dbt adapter plugin. Regenerate with: make lock'; \
 	  $(BIN)/uv pip compile pyproject.toml adapter/pyproject.toml --extra dev --python-version 3.11 -q --no-header; \
 	} > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock || { rm -f requirements.lock.tmp; exit 1; }
+
+.PHONY: superset superset-lock
+SUPERSET_PORT ?= 8088
+superset: setup ## Superset on http://127.0.0.1:$(SUPERSET_PORT) over this lakehouse (docs/superset.md; settings from .env)
+	$(BIN)/spotify-analytics server start
+	$(BIN)/spotify-analytics superset install
+	@set -a; [ -f .env ] && . ./.env; set +a; \
+	export SUPERSET_CONFIG_PATH=$(CURDIR)/superset/superset_config.py SUPERSET_HOME=$${SUPERSET_HOME:-$(CURDIR)/data/superset} \
+	  LAKEHOUSE_SECRET_FILE=$${DATA_DIR:-$(CURDIR)/data}/lakehouse/secret LAKEHOUSE_HOST=$${LAKEHOUSE_HOST:-127.0.0.1} \
+	  THRIFT_PORT=$${THRIFT_PORT:-10000}; \
+	mkdir -p "$$SUPERSET_HOME" && .cache/superset/venv/bin/python superset/provision.py && \
+	exec .cache/superset/venv/bin/gunicorn --workers 1 --threads 8 --timeout 300 \
+	  --bind 127.0.0.1:$(SUPERSET_PORT) "superset.app:create_app()"
+
+superset-lock: setup ## Re-resolve superset/requirements.lock from superset/requirements.in
+	$(BIN)/uv pip compile superset/requirements.in --python-version 3.11 -q --no-header -o superset/requirements.lock
 
 .PHONY: bench
 bench: setup ## Benchmarks W1-W4 on a lakehouse of their own (W3 10M plays: make bench BENCH_ARGS=--with-10m)

@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     audio_features_retry_after: float = Field(
         7 * 24 * 3600.0, ge=0, description="Seconds to stop asking audio-features after a 403."
     )
+    # Superset (docs/superset.md): where `superset export` reads the dashboards from, and as whom.
+    superset_url: str = Field("http://127.0.0.1:8088", description="Base URL of the running Superset.")
+    superset_admin_username: str = Field("admin", description="Superset account that exports the dashboards.")
+    superset_admin_password: SecretStr = Field(SecretStr(""), description="That account's password.")
+    superset_bundle: Path = Field(
+        Path("superset/bundle"), description="The dashboards as code: Superset's export format, as YAML."
+    )
+    superset_request_timeout: float = Field(120.0, gt=0, description="Seconds per request to Superset.")
+
     timezone: str = Field("UTC", description="The listener's IANA timezone (Silver's local time; exports are UTC).")
     allow_synthetic: bool = Field(True, description="Generate synthetic audio features for tracks without any.")
     user_id_salt: str = Field("spotify-analytics", description="Salt of the pseudonymous user_id hash.")

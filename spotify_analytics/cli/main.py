@@ -23,6 +23,7 @@ from spotify_analytics.cli import (
     report,
     server,
     spotify,
+    superset,
     synthetic,
     timetravel,
     validate,
@@ -31,7 +32,7 @@ from spotify_analytics.cli import (
 app = typer.Typer(help="Spotify listening lakehouse: lakehouse server, ingest, pipeline.", no_args_is_help=True)
 for module in (
     *(server, cluster, spotify, export, load, synthetic, demo, validate, pipeline, report, maintain),
-    *(participants, dataset, timetravel, evaluate, doctor),
+    *(participants, dataset, timetravel, evaluate, doctor, superset),
 ):
     app.add_typer(module.commands)
 

@@ -36,7 +36,7 @@ def require_chromium() -> None:
 class Browser:
     """Headless Chromium driven over ``--remote-debugging-pipe`` (fd 3 in, fd 4 out, NUL-separated JSON)."""
 
-    def __init__(self, profile: Path) -> None:
+    def __init__(self, profile: Path, flags: list[str] = CHROMIUM_FLAGS) -> None:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
 
@@ -47,7 +47,7 @@ class Browser:
             os.dup2(high_w, 4)
 
         self.process = subprocess.Popen(
-            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+            [CHROMIUM, *flags, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
             preexec_fn=wire_pipes,
             close_fds=False,  # the pipe ends are non-inheritable; only fds 3 and 4 reach Chromium
             stdout=subprocess.DEVNULL,

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import Lakehouse
 
 BIN = Path(sys.executable).parent
-PYTHON = ["ingest", "spotify_analytics", "adapter", "tests", "bench", "conftest.py"]
+PYTHON = ["ingest", "spotify_analytics", "adapter", "tests", "bench", "superset", "conftest.py"]
 
 
 def test_python_is_ruff_clean(lakehouse: Lakehouse) -> None:

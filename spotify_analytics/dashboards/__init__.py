@@ -1,0 +1,1 @@
+"""The Superset dashboards kept as code (``superset/bundle``): written back from a running Superset."""
