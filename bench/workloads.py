@@ -46,7 +46,7 @@ LOAD_PARTS = (
 # ... and of ingest.bronze.delta inside merge_new_rows: finding its commit (the rest is the MERGE and the row count).
 MERGE_PARTS = ("_metrics_of_commit",)
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
-W0_FIRST_START = datetime(2026, 12, 1, 6, 0)  # after W1's refreshes
+W0_FIRST_START = datetime(2026, 11, 10, 6, 0)  # after W1's refreshes; its 400 plays span about 5 days, all in the past
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 W1_STEPS = [step for step in STEPS if step.name in ("load", "dbt_build_silver", "dbt_build_gold")]
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="Seconds one command (a load, a check, the report) may work on the lakehouse server in all; "
         "past it its operations are interrupted and it ends (ingest.lakehouse.watchdog).",
     )
+    export_chunk_rows: int = Field(
+        200_000,
+        gt=0,
+        description="Rows `export-dataset` reads through Spark Connect at a time (bounds the server's and its own "
+        "memory: read whole, a 1M-play Silver exhausts a 2 GiB driver).",
+    )
     writer_stop_timeout: float = Field(
         120.0,
         gt=0,

@@ -23,7 +23,8 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ from spotify_analytics.evaluation.dbt_vars import project_vars
 from spotify_analytics.pipeline.run_log import RUNS_TABLE
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +137,24 @@ def file_entry(folder: Path, path: Path, kind: str) -> dict:
     return {"path": str(path.relative_to(folder)), "format": kind, "bytes": path.stat().st_size, "sha256": sha256(path)}
 
 
-def feature_provenance(table: pa.Table, variables: dict) -> str:
-    """Where a table's audio features come from, counted on the rows written."""
-    names = set(table.column_names)
+PROVENANCE_COLUMNS = ("feature_source", "catalog_source", "candidate_source")
+
+
+def provenance_column(names: list[str]) -> str | None:
+    """The column a table's feature provenance is counted by (the first of PROVENANCE_COLUMNS it has)."""
+    return next((column for column in PROVENANCE_COLUMNS if column in names), None)
+
+
+def feature_provenance(names: list[str], counts: Counter[str], variables: dict) -> str:
+    """Where a table's audio features come from: ``counts`` are the rows written by the value of its
+    ``provenance_column`` (null as 'none')."""
     priority = " > ".join(variables.get("feature_source_priority", []))
-    for column in ("feature_source", "catalog_source", "candidate_source"):
-        if column in names:
-            counts = pc.value_counts(table.column(column).fill_null("none")).to_pylist()
-            shown = ", ".join(f"{item['values']}: {item['counts']:,}" for item in counts) or "no rows"
-            rule = f"; each track takes the features of the first source that has it ({priority})" if (
-                column == "feature_source") else ""  # fmt: skip
-            return f"rows by `{column}`: {shown}{rule}."
+    column = provenance_column(names)
+    if column:
+        shown = ", ".join(f"{value}: {count:,}" for value, count in counts.most_common()) or "no rows"
+        rule = f"; each track takes the features of the first source that has it ({priority})" if (
+            column == "feature_source") else ""  # fmt: skip
+        return f"rows by `{column}`: {shown}{rule}."
     shares = sorted(name for name in names if name.startswith("share_features_") or name == "share_no_features")
     if shares:
         return (
@@ -154,6 +162,25 @@ def feature_provenance(table: pa.Table, variables: dict) -> str:
             f"(sources in priority order: {priority})."
         )
     return "no audio features of its own, or features summarised from Silver's plays (see its feature_source)."
+
+
+def chunks(frame: "DataFrame", chunk_rows: int) -> Iterator[pa.Table]:
+    """The frame's rows as Arrow tables of about ``chunk_rows`` rows each (``EXPORT_CHUNK_ROWS``; one empty table
+    when it has none), so neither the server's driver nor this process holds a Silver-sized table at once: each
+    chunk a filter on a hash of the row's scalar columns, so every row is in exactly one."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, MapType, StructType
+
+    rows = frame.count()
+    parts = max(1, -(-rows // chunk_rows))
+    if parts == 1:
+        yield frame.toArrow()
+        return
+    nested = MapType | ArrayType | StructType
+    hashed = [F.col(field_.name) for field_ in frame.schema.fields if not isinstance(field_.dataType, nested)]
+    part = F.pmod(F.xxhash64(*hashed), F.lit(parts))
+    for number in range(parts):
+        yield frame.where(part == number).toArrow()
 
 
 def code_version(settings: Settings) -> dict[str, str]:
@@ -204,6 +231,45 @@ def export_dataset(spark: "SparkSession", settings: Settings, out: Path, overwri
     return manifest
 
 
+@dataclass
+class WrittenTable:
+    schema: pa.Schema  # as written to Parquet
+    rows: int
+    participants: set[str]
+    provenance: Counter[str]
+
+
+def _write_table(frame: "DataFrame", parquet: Path, csv_file: Path, chunk_rows: int) -> WrittenTable:
+    """One table to a Parquet and a CSV file, chunk by chunk (``chunks``)."""
+    written: WrittenTable | None = None
+    parquet_writer: pq.ParquetWriter | None = None
+    csv_writer: pa_csv.CSVWriter | None = None
+    try:
+        for chunk in chunks(frame, chunk_rows):
+            table = as_file_table(chunk)
+            text = as_csv_table(table)
+            if written is None:
+                written = WrittenTable(table.schema, 0, set(), Counter())
+                parquet_writer = pq.ParquetWriter(parquet, table.schema)
+                csv_writer = pa_csv.CSVWriter(csv_file, text.schema)
+            assert parquet_writer is not None and csv_writer is not None
+            parquet_writer.write_table(table.cast(written.schema))
+            csv_writer.write_table(text)
+            written.rows += table.num_rows
+            if "user_id" in table.column_names:
+                written.participants |= {value for value in table.column("user_id").unique().to_pylist() if value}
+            column = provenance_column(table.column_names)
+            if column:
+                counts = pc.value_counts(table.column(column).fill_null("none")).to_pylist()
+                written.provenance.update({item["values"]: item["counts"] for item in counts})
+    finally:
+        for writer in (parquet_writer, csv_writer):
+            if writer is not None:
+                writer.close()
+    assert written is not None  # chunks yields at least one table
+    return written
+
+
 def _write(
     spark: "SparkSession",
     settings: Settings,
@@ -218,20 +284,17 @@ def _write(
     for name in exported_tables(spark):
         frame = spark.table(name)
         left_out = [column for column in frame.columns if is_direct_identifier(column)]
-        table = as_file_table(frame.drop(*left_out).toArrow())
         layer, short = name.split(".", 1)
         (folder / layer).mkdir(exist_ok=True)
         parquet, csv_file = folder / layer / f"{short}.parquet", folder / layer / f"{short}.csv"
-        pq.write_table(table, parquet)
-        pa_csv.write_csv(as_csv_table(table), csv_file)
-        if "user_id" in table.column_names:
-            participants |= {value for value in table.column("user_id").unique().to_pylist() if value}
-        provenance = feature_provenance(table, variables)
+        written = _write_table(frame.drop(*left_out), parquet, csv_file, settings.export_chunk_rows)
+        participants |= written.participants
+        provenance = feature_provenance(written.schema.names, written.provenance, variables)
         files = [file_entry(folder, parquet, "parquet"), file_entry(folder, csv_file, "csv")]
-        exported.append(ExportedTable(name, table.num_rows, files, left_out, provenance))
-        codebook += codebook_rows(name, table.schema, docs.get(name))
+        exported.append(ExportedTable(name, written.rows, files, left_out, provenance))
+        codebook += codebook_rows(name, written.schema, docs.get(name))
         dropped = f", left out {', '.join(left_out)}" if left_out else ""
-        progress(f"{name}: {table.num_rows:,} rows, {table.num_columns} columns{dropped}")
+        progress(f"{name}: {written.rows:,} rows, {len(written.schema)} columns{dropped}")
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
