@@ -74,6 +74,15 @@ class Browser:
             self.events.append(reply)
         raise TimeoutError(method)
 
+    def attach_page(self) -> str:
+        """Attach to the blank page Chromium opened, with the Runtime, Log, Network and Page events on; returns the
+        session id the page's commands go to."""
+        target = next(t for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        session = self.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            self.send(f"{domain}.enable", session=session)
+        return session
+
     def wait_for(self, method: str, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -113,10 +122,7 @@ def inspect_page(path: Path, profile: Path, screenshot: Path, height: int | None
     screenshot shows the whole page, or its top ``height`` pixels."""
     browser = Browser(profile)
     try:
-        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            browser.send(f"{domain}.enable", session=session)
+        session = browser.attach_page()
         browser.send(
             "Network.emulateNetworkConditions",
             {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},

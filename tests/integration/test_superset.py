@@ -277,10 +277,7 @@ def test_dashboard_renders_every_tab_in_chromium_without_console_errors(superset
     chart_ids = {chart["id"] for chart in charts_by_uuid(api, superset.url).values()}
     browser = Browser(tmp_path / "profile", flags=LOOPBACK_FLAGS)
     try:
-        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            browser.send(f"{domain}.enable", session=session)
+        session = browser.attach_page()
         browser.send(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False},
