@@ -46,8 +46,9 @@ $(JARS): $(INSTALLED)
 run: setup ## Start the lakehouse server if needed and run the pipeline (demo data without credentials)
 	$(BIN)/spotify-analytics pipeline
 
-test: setup chromium ## Run the test suite (starts and stops its own lakehouse server)
-	$(BIN)/python -m pytest
+TEST_WORKERS ?= 2
+test: setup chromium ## Run the test suite in TEST_WORKERS processes (each starts and stops its own lakehouse server)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: setup ## ruff and sqlfluff (its dbt templater asks the lakehouse server, which is started when down)
 	$(BIN)/ruff check ingest spotify_analytics adapter tests bench python_models superset conftest.py

@@ -6,6 +6,7 @@ ports and the data directory differ, so a test run never touches a developer's o
 """
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from ingest.config import Settings
+from spotify_analytics.pipeline.steps import STEPS
 from spotify_analytics.server import process as server
 
 REPO = Path(__file__).resolve().parent
@@ -36,6 +38,7 @@ NO_CREDENTIALS = {"CLIENT_ID": "", "CLIENT_SECRET": ""}  # poll says "skipped", 
 EXIT_POLL_FAILED = 69  # the documented exit code for "built, but some polls failed" (docs/operations.md)
 COMMAND_TIMEOUT = 600.0  # seconds any one command of a test may take (a pipeline run on the real exports: ~3 min)
 # Seconds a test's setup, call or teardown may take: more than any command it runs (docs/testing.md).
+STEP_NAMES = ["server", *(step.name for step in STEPS)]  # the rows of a run in ops.pipeline_runs
 PHASE_TIMEOUT = int(os.environ.get("PHASE_TIMEOUT", "1500"))
 
 
@@ -205,10 +208,76 @@ def phase_deadline(item: pytest.Item, phase: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+# `make test` runs two pytest-xdist workers (`-n 2`), each with a session lakehouse of its own, and gives each worker
+# whole groups (``test_group``) in this order: the modules on the session's lakehouse make two groups, one per worker
+# (LAKEHOUSE_A: the real exports' run, what reads it, and the adapter's suite; every other module on it: the modules
+# that set up tables of their own); then each module that starts a lakehouse of its own (OWN_LAKEHOUSE, the longest
+# first); then the modules on no lakehouse (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in
+# file order.
+LAKEHOUSE_A = (
+    "tests/integration/test_first_run.py",
+    "tests/integration/test_real_exports",
+    "tests/integration/test_scheduled_runs.py",
+    "tests/integration/test_shared_study.py",
+    "tests/integration/test_superset.py",
+    "adapter/tests/",
+)
+OWN_LAKEHOUSE = (
+    "tests/integration/test_kill_trials.py",
+    "tests/integration/test_server_death.py",
+    "tests/integration/test_spark_cluster.py",
+)
+NO_LAKEHOUSE = (
+    "tests/unit/",
+    "tests/integration/test_catalog_file.py",
+    "tests/integration/test_docker_static.py",
+    "tests/integration/test_docs_commands.py",
+    "tests/integration/test_ingest_import.py",
+    "tests/integration/test_ingest_spotify.py",
+    "tests/integration/test_ingest_synthetic.py",
+    "tests/integration/test_locks.py",
+    "tests/integration/test_silver_gold_contract.py",
+)
+
+
+def test_group(nodeid: str) -> str:
+    """The group a test runs in: ``lakehouse-a``, ``lakehouse-b`` or its module (on no session lakehouse)."""
+    module = nodeid.split("::", 1)[0]
+    if module.startswith(LAKEHOUSE_A):
+        return "lakehouse-a"
+    if module in OWN_LAKEHOUSE or module.startswith(NO_LAKEHOUSE):
+        return module
+    return "lakehouse-b"
+
+
+def group_rank(group: str) -> int:
+    if group in ("lakehouse-a", "lakehouse-b"):
+        return 0 if group == "lakehouse-a" else 1
+    return 2 + OWN_LAKEHOUSE.index(group) if group in OWN_LAKEHOUSE else 2 + len(OWN_LAKEHOUSE)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked ``runs_first`` run before all others: they need the session's lakehouse as a fresh clone has it
-    (no plays yet). The order is otherwise unchanged."""
-    items.sort(key=lambda item: item.get_closest_marker("runs_first") is None)
+    """The groups in the order above; within the first, modules marked ``runs_first`` run before all others: they
+    need the session's lakehouse as a fresh clone has it (no plays yet). The order is otherwise unchanged."""
+    on_session = {item.nodeid.split("::")[0] for item in items if "lakehouse" in item.fixturenames}
+    outside = sorted(module for module in on_session if not test_group(module).startswith("lakehouse-"))
+    if outside:
+        raise pytest.UsageError(
+            f"{', '.join(outside)} use the session lakehouse: take them out of OWN_LAKEHOUSE and NO_LAKEHOUSE"
+        )
+    items.sort(key=lambda item: (group_rank(test_group(item.nodeid)), item.get_closest_marker("runs_first") is None))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Whole groups (``test_group``) to each worker, in the collection's order."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LakehouseGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_group(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order above, not the largest group first
+    return LakehouseGroups(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -262,6 +331,27 @@ def pipeline_run_count(house: Lakehouse) -> int:
     if not house.sql("show databases like 'ops'") or not house.sql("show tables in ops like 'pipeline_runs'"):
         return 0
     return house.sql("select count(distinct run_id) as n from ops.pipeline_runs")[0].n
+
+
+def run_id_of(stdout: str) -> str:
+    """The run id a pipeline run prints first."""
+    match = re.search(r"^Pipeline run (\S+) ", stdout, re.M)
+    assert match, stdout[-3000:]
+    return match[1]
+
+
+def summary_rows(house: Lakehouse, run_id: str) -> list:
+    """The run's rows of ops.pipeline_runs, a step each, in order."""
+    return house.sql(
+        "select step_number, step, status, exit_code, duration_seconds, run_status, message "
+        f"from ops.pipeline_runs where run_id = '{run_id}' order by step_number"
+    )
+
+
+def gold_versions(house: Lakehouse) -> dict[str, int]:
+    """Each Gold table's latest Delta version."""
+    tables = [row.tableName for row in house.sql("show tables in gold") if not row.isTemporary]
+    return {t: house.sql(f"describe history gold.{t} limit 1")[0].version for t in tables}
 
 
 def closed_port() -> int:

@@ -11,9 +11,13 @@ ending in ``_local``) is written without a zone; every other timestamp is UTC. B
   participants included (pseudonyms only), each table's rows and the columns left out, and each file's size and
   SHA-256.
 
-The files are written into a folder beside ``--out`` and moved into place at the end, so an export that fails
-leaves no half dataset. A folder that is not empty is refused unless ``--overwrite``, and even then only when it
-holds an earlier export (its ``manifest.json`` says so) or nothing.
+Each table is read at one Delta version, its latest when the export reaches it (recorded in the manifest), so
+the chunks of a table are one snapshot even if a command run by hand commits meanwhile; and the export holds the
+pipeline's run lock (refused while a run holds it; a scheduled run that starts meanwhile exits 75 and runs next
+time), so no pipeline run changes the tables between the first and the last. The files are written into a folder
+beside ``--out`` and moved into place at the end, so an export that fails leaves no half dataset. A folder that is
+not empty is refused unless ``--overwrite``, and even then only when it holds an earlier export (its
+``manifest.json`` says so) or nothing.
 """
 
 import hashlib
@@ -69,6 +73,7 @@ class ExportRefused(RuntimeError):
 @dataclass(frozen=True)
 class ExportedTable:
     table: str
+    delta_version: int
     rows: int
     files: list[dict]
     left_out: list[str]
@@ -104,6 +109,11 @@ def exported_tables(spark: "SparkSession") -> list[str]:
                 if (table.tableType or "").upper() in ("MANAGED", "EXTERNAL") and not table.isTemporary
             ]
     return sorted(names)
+
+
+def latest_version(spark: "SparkSession", table: str) -> int:
+    """The table's latest Delta version: the export reads the table as of it."""
+    return int(spark.sql(f"describe history {table} limit 1").collect()[0]["version"])
 
 
 def as_file_table(table: pa.Table) -> pa.Table:
@@ -282,7 +292,8 @@ def _write(
     codebook: list[CodebookRow] = []
     participants: set[str] = set()
     for name in exported_tables(spark):
-        frame = spark.table(name)
+        version = latest_version(spark, name)
+        frame = spark.sql(f"select * from {name} version as of {version}")
         left_out = [column for column in frame.columns if is_direct_identifier(column)]
         layer, short = name.split(".", 1)
         (folder / layer).mkdir(exist_ok=True)
@@ -291,7 +302,7 @@ def _write(
         participants |= written.participants
         provenance = feature_provenance(written.schema.names, written.provenance, variables)
         files = [file_entry(folder, parquet, "parquet"), file_entry(folder, csv_file, "csv")]
-        exported.append(ExportedTable(name, written.rows, files, left_out, provenance))
+        exported.append(ExportedTable(name, version, written.rows, files, left_out, provenance))
         codebook += codebook_rows(name, written.schema, docs.get(name))
         dropped = f", left out {', '.join(left_out)}" if left_out else ""
         progress(f"{name}: {written.rows:,} rows, {len(written.schema)} columns{dropped}")
@@ -311,6 +322,7 @@ def _write(
         "tables": [
             {
                 "table": item.table,
+                "delta_version": item.delta_version,
                 "rows": item.rows,
                 "columns_left_out": item.left_out,
                 "feature_provenance": item.provenance,

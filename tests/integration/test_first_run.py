@@ -1,7 +1,8 @@
 """`make run`'s job on a machine with nothing outside the repository: no Kaggle file, no Spotify credentials, no
 plays. The pipeline generates the demo catalog and lands the generated demo listener ``demo``, so the first report
-shows every section with its chart, labelled as generated; importing an export says how to remove the demo, and
-``demo remove`` takes it out of every table, its landing file and the report.
+shows every section with its chart, labelled as generated; the same run again with nothing new skips every step
+but the poll and the upkeep; importing an export says how to remove the demo, and ``demo remove`` takes it out of
+every table, its landing file and the report.
 
 It runs first in the session (``runs_first``): the lakehouse must not hold plays yet.
 """
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser import REPORT_SECTIONS, inspect_page, require_chromium
-from conftest import Lakehouse
+from conftest import NO_CREDENTIALS, STEP_NAMES, Lakehouse, gold_versions, run_id_of, summary_rows
 
 from ingest.demo.listener import LISTENER_TABLES
 from tests.integration.ingest_exports import extended_record, write_extended
@@ -21,9 +22,14 @@ USER_CHARTS = {"heatmap", "top-artists", "top-tracks", "weekly-indicators", "moo
 
 
 @pytest.fixture(scope="module")
-def first_run(lakehouse: Lakehouse, tmp_path_factory: pytest.TempPathFactory):
-    missing = tmp_path_factory.mktemp("nothing") / "dataset.csv"
-    result = lakehouse.cli("pipeline", env={"KAGGLE_CSV": str(missing), "CLIENT_ID": "", "CLIENT_SECRET": ""})
+def nothing_outside(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a fresh machine: no Kaggle file where the setting points, no Spotify credentials."""
+    return {"KAGGLE_CSV": str(tmp_path_factory.mktemp("nothing") / "dataset.csv"), **NO_CREDENTIALS}
+
+
+@pytest.fixture(scope="module")
+def first_run(lakehouse: Lakehouse, nothing_outside: dict[str, str]):
+    result = lakehouse.cli("pipeline", env=nothing_outside)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return result
 
@@ -77,6 +83,30 @@ def test_the_demo_page_shows_every_section_with_its_chart_and_says_it_is_generat
     assert screenshot.stat().st_size > 10_000
     index = (reports / "index.html").read_text()
     assert 'data-warning="demo"' in index and 'href="user-demo.html"' in index
+
+
+def test_a_second_run_with_nothing_new_skips_every_step_but_the_poll(
+    lakehouse: Lakehouse, first_run, nothing_outside: dict[str, str]
+) -> None:
+    """The first run again, as cron starts it 6 hours later with nothing new: it finds every input as the first run
+    left it, so each step after the poll but the upkeep says so and does nothing; no table gains a version (a
+    skipped step writes nothing)."""
+    first_id = run_id_of(first_run.stdout)
+    versions = gold_versions(lakehouse)
+
+    second = lakehouse.cli("pipeline", env=nothing_outside)
+
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    rows = {row.step: row for row in summary_rows(lakehouse, run_id_of(second.stdout))}
+    assert rows["server"].status == "ok" and rows["poll"].status == "ok"  # skipped without credentials, exit 0
+    assert rows["maintain"].status == "ok"  # the clock is one of its inputs: it always runs, and finds nothing due
+    assert "maintain: nothing due" in second.stdout, second.stdout[-3000:]
+    later = [name for name in STEP_NAMES if name not in ("server", "poll", "maintain")]
+    assert {name: rows[name].status for name in later} == dict.fromkeys(later, "skipped")
+    assert {name: rows[name].message for name in later} == dict.fromkeys(
+        later, f"nothing new since run {first_id}: its inputs are unchanged"
+    )
+    assert gold_versions(lakehouse) == versions
 
 
 def test_importing_says_how_to_remove_the_demo_and_remove_takes_it_out_everywhere(

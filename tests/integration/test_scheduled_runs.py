@@ -9,33 +9,24 @@ import json
 import re
 
 import pytest
-from conftest import EXIT_POLL_FAILED, NO_CREDENTIALS, REPO, Lakehouse, ScheduledRun
+from conftest import (
+    EXIT_POLL_FAILED,
+    NO_CREDENTIALS,
+    REPO,
+    STEP_NAMES,
+    Lakehouse,
+    ScheduledRun,
+    gold_versions,
+    run_id_of,
+    summary_rows,
+)
 
 from spotify_analytics.pipeline.steps import BRONZE_GATED_TESTS, SILVER_CHECKED_TESTS, STEPS
 from spotify_analytics.quality.gate_config import load_config
 from spotify_analytics.quality.suites import layer_suites
 
-STEP_NAMES = ["server", *(step.name for step in STEPS)]
 GOLD_STEPS = {"dbt_build_gold", "dbt_docs", "report"}
 EXIT_BUSY = 75
-
-
-def run_id_of(stdout: str) -> str:
-    match = re.search(r"^Pipeline run (\S+) ", stdout, re.M)
-    assert match, stdout[-3000:]
-    return match[1]
-
-
-def summary_rows(lakehouse: Lakehouse, run_id: str) -> list:
-    return lakehouse.sql(
-        "select step_number, step, status, exit_code, duration_seconds, run_status, message "
-        f"from ops.pipeline_runs where run_id = '{run_id}' order by step_number"
-    )
-
-
-def gold_versions(lakehouse: Lakehouse) -> dict[str, int]:
-    tables = [row.tableName for row in lakehouse.sql("show tables in gold") if not row.isTemporary]
-    return {t: lakehouse.sql(f"describe history gold.{t} limit 1")[0].version for t in tables}
 
 
 @pytest.fixture(scope="module")
@@ -232,31 +223,3 @@ def test_the_silver_build_leaves_out_only_intermediate_checks_that_silver_repeat
             assert set(arguments["not_null"]) <= {"track_id", "feature_source"}  # by the view's SQL
             assert set(arguments["accepted_values"]) == {"feature_source"}
             assert set(arguments["accepted_values"]["feature_source"]) == silver_sources
-
-
-def test_a_run_with_nothing_new_skips_every_step_but_the_poll(lakehouse: Lakehouse, concurrent: ScheduledRun) -> None:
-    """Two plain runs in a row: whatever the first has to do (the tests before may have changed tables), the second
-    finds every input as the first left it, so each step after the poll but the upkeep says so and does nothing; no
-    table gains a version (a skipped step writes nothing)."""
-    first = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    first_id = run_id_of(first.stdout)
-    versions = gold_versions(lakehouse)
-
-    second = lakehouse.cli("pipeline", env=NO_CREDENTIALS)
-
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    rows = {row.step: row for row in summary_rows(lakehouse, run_id_of(second.stdout))}
-    assert rows["server"].status == "ok" and rows["poll"].status == "ok"  # skipped without credentials, exit 0
-    assert rows["maintain"].status == "ok"  # the clock is one of its inputs: it always runs, and finds nothing due
-    assert "maintain: nothing due" in second.stdout, second.stdout[-3000:]
-    later = [name for name in STEP_NAMES if name not in ("server", "poll", "maintain")]
-    assert {name: rows[name].status for name in later} == dict.fromkeys(later, "skipped")
-    for name in later:
-        assert rows[name].message.startswith("nothing new since run "), rows[name]
-    gold_before = {row.step: row for row in summary_rows(lakehouse, first_id)}["dbt_build_gold"]
-    built_by = first_id if gold_before.status == "ok" else gold_before.message  # the first may have skipped it too
-    assert rows["dbt_build_gold"].message == f"nothing new since run {first_id}: its inputs are unchanged" or (
-        gold_before.status == "skipped" and rows["dbt_build_gold"].message == built_by
-    )
-    assert gold_versions(lakehouse) == versions

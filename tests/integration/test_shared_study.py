@@ -412,6 +412,7 @@ def test_the_dataset_opens_in_pandas_and_duckdb_and_matches_its_manifest(study: 
     for entry in manifest["tables"]:
         spark_rows = count(study, f"select count(*) from {entry['table']}")
         assert entry["rows"] == spark_rows
+        assert entry["delta_version"] == latest_version(study, entry["table"])  # nothing committed since
         for file in entry["files"]:
             path = dataset / file["path"]
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -484,7 +485,9 @@ def is_identifier_name(column: str) -> bool:
     return re.fullmatch(r"platform|ip_addr\w*|user_agent\w*|username|user_name|context_uri", column) is not None
 
 
-def test_export_refuses_a_folder_that_is_not_empty_unless_overwrite(study: Lakehouse, dataset: Path) -> None:
+def test_export_refuses_a_busy_lakehouse_and_a_folder_not_empty_unless_overwrite(
+    study: Lakehouse, dataset: Path
+) -> None:
     other = dataset.parent / "notes"
     other.mkdir()
     (other / "mine.txt").write_text("a researcher's notes")
@@ -493,6 +496,11 @@ def test_export_refuses_a_folder_that_is_not_empty_unless_overwrite(study: Lakeh
     assert refused.returncode == 1 and "is not empty" in refused.stderr and "--overwrite" in refused.stderr
     assert not_ours.returncode == 1 and "not a dataset export" in not_ours.stderr
     assert (other / "mine.txt").read_text() == "a researcher's notes"
+    with pipeline_lock(study.settings.data_path / "pipeline.lock", "test-run"):
+        busy = cli(study, "export-dataset", "--out", str(dataset.parent / "during-a-run"))
+    assert busy.returncode == 75, busy.stdout + busy.stderr
+    assert "Another pipeline run is in progress (run test-run" in busy.stderr and "Nothing was exported" in busy.stderr
+    assert not (dataset.parent / "during-a-run").exists()
 
     first = json.loads((dataset / "manifest.json").read_text())["exported_at"]
     time.sleep(1)
