@@ -123,14 +123,17 @@ def step_inputs(step: str, settings: Settings) -> object | None:
 
 def demo_wanted_inputs(settings: Settings) -> tuple[bool, bool, bool]:
     """Besides the landed files, what ``demo add --when-empty`` decides on (``why_no_demo``): credentials set, the
-    demo removed, a Bronze plays table there (a load after the demo step changes Bronze, not these)."""
+    demo removed, and a Bronze plays table there, which counts only while the landed files leave the question open
+    (neither a listener's plays nor the demo landed): a first run's load creates the table after its demo step, and
+    the next run's demo step has nothing new to decide."""
     from ingest.bronze.declaration import BRONZE_DATABASE
     from ingest.bronze.schemas import LISTENING_HISTORY
-    from ingest.demo.listener import removed_marker
+    from ingest.demo.listener import demo_present, real_plays_landed, removed_marker
     from ingest.spotify.client import has_credentials
 
     plays = settings.data_path / BRONZE_DATABASE / LISTENING_HISTORY.name / LOG_FOLDER
-    return has_credentials(settings), removed_marker(settings).exists(), plays.is_dir()
+    decided_by_landing = real_plays_landed(settings) or demo_present(settings)
+    return has_credentials(settings), removed_marker(settings).exists(), not decided_by_landing and plays.is_dir()
 
 
 def listener_flags(data: Path) -> list[str]:

@@ -64,6 +64,30 @@ def test_the_first_run_ends_with_the_report_then_the_tables_then_where_to_look(l
     assert (bronze.n, bronze.lo, bronze.hi) == (2000, "generated", "generated")
 
 
+def test_a_second_run_with_nothing_new_skips_every_step_but_the_poll(
+    lakehouse: Lakehouse, first_run, nothing_outside: dict[str, str]
+) -> None:
+    """The first run again, as cron starts it 6 hours later with nothing new: it finds every input as the first run
+    left it, so each step after the poll but the upkeep says so and does nothing; no table gains a version (a
+    skipped step writes nothing). (It runs before the page's test, whose screenshot is new output of the report.)"""
+    first_id = run_id_of(first_run.stdout)
+    versions = gold_versions(lakehouse)
+
+    second = lakehouse.cli("pipeline", env=nothing_outside)
+
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    rows = {row.step: row for row in summary_rows(lakehouse, run_id_of(second.stdout))}
+    assert rows["server"].status == "ok" and rows["poll"].status == "ok"  # skipped without credentials, exit 0
+    assert rows["maintain"].status == "ok"  # the clock is one of its inputs: it always runs, and finds nothing due
+    assert "maintain: nothing due" in second.stdout, second.stdout[-3000:]
+    later = [name for name in STEP_NAMES if name not in ("server", "poll", "maintain")]
+    assert {name: rows[name].status for name in later} == dict.fromkeys(later, "skipped")
+    assert {name: rows[name].message for name in later} == dict.fromkeys(
+        later, f"nothing new since run {first_id}: its inputs are unchanged"
+    )
+    assert gold_versions(lakehouse) == versions
+
+
 def test_the_demo_page_shows_every_section_with_its_chart_and_says_it_is_generated(
     lakehouse: Lakehouse, first_run, tmp_path: Path
 ) -> None:
@@ -83,30 +107,6 @@ def test_the_demo_page_shows_every_section_with_its_chart_and_says_it_is_generat
     assert screenshot.stat().st_size > 10_000
     index = (reports / "index.html").read_text()
     assert 'data-warning="demo"' in index and 'href="user-demo.html"' in index
-
-
-def test_a_second_run_with_nothing_new_skips_every_step_but_the_poll(
-    lakehouse: Lakehouse, first_run, nothing_outside: dict[str, str]
-) -> None:
-    """The first run again, as cron starts it 6 hours later with nothing new: it finds every input as the first run
-    left it, so each step after the poll but the upkeep says so and does nothing; no table gains a version (a
-    skipped step writes nothing)."""
-    first_id = run_id_of(first_run.stdout)
-    versions = gold_versions(lakehouse)
-
-    second = lakehouse.cli("pipeline", env=nothing_outside)
-
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    rows = {row.step: row for row in summary_rows(lakehouse, run_id_of(second.stdout))}
-    assert rows["server"].status == "ok" and rows["poll"].status == "ok"  # skipped without credentials, exit 0
-    assert rows["maintain"].status == "ok"  # the clock is one of its inputs: it always runs, and finds nothing due
-    assert "maintain: nothing due" in second.stdout, second.stdout[-3000:]
-    later = [name for name in STEP_NAMES if name not in ("server", "poll", "maintain")]
-    assert {name: rows[name].status for name in later} == dict.fromkeys(later, "skipped")
-    assert {name: rows[name].message for name in later} == dict.fromkeys(
-        later, f"nothing new since run {first_id}: its inputs are unchanged"
-    )
-    assert gold_versions(lakehouse) == versions
 
 
 def test_importing_says_how_to_remove_the_demo_and_remove_takes_it_out_everywhere(

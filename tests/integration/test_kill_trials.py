@@ -301,7 +301,10 @@ def server_death_said(trial: Trial, house: Lakehouse) -> bool:
     before the load had reached the server, the line that no server answers)."""
     url = house.settings.connect_url
     died_under_it = trial.said.startswith(
-        f"error: The lakehouse server at {url} stopped answering while `load all` was "
+        (
+            f"error: The lakehouse server at {url} stopped answering while `load all` was ",
+            f"error: The lakehouse server at {url} stopped answering during `load all` (",  # before it said what
+        )
     ) and trial.said.endswith(
         "start the server again and rerun: python -m spotify_analytics server start && python -m spotify_analytics "
         "load all"

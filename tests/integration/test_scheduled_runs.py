@@ -63,8 +63,10 @@ def test_run_summary_records_every_step(lakehouse: Lakehouse, concurrent: Schedu
         assert row.duration_seconds >= 0
         assert (row.exit_code == 0) == (row.status == "ok"), row
     by_step = {row.step: row for row in rows}
-    for step in ("server", "load", "dbt_build_silver", "dbt_build_gold", "dbt_docs"):
+    for step in ("server", "load", "dbt_build_silver", "dbt_build_gold"):
         assert by_step[step].status == "ok", by_step[step]
+    # the docs are the tables' columns, not their rows: rebuilt only when a run before left other tables
+    assert by_step["dbt_docs"].status == "ok" or by_step["dbt_docs"].message.startswith("nothing new since run ")
     assert (by_step["poll"].status, by_step["poll"].exit_code) == ("poll_failed", EXIT_POLL_FAILED)
     assert by_step["dbt_build_gold"].duration_seconds > 1  # real work, not a stub
     for name in STEP_NAMES:  # the printed summary has a line per step
