@@ -8,7 +8,7 @@ changes Bronze, which it reads too), in ``<data>/state/pipeline_steps.json``; a 
 next run runs it again.
 
 - ``demo``: what decides whether the demo listener is wanted: the landed files, whether Spotify credentials are
-  set, whether it was removed, whether Bronze has a plays table, the code;
+  set, whether it was removed, whether Bronze has a plays table (while the landed files leave it open), the code;
 - ``load``: the landed files, the catalog file, Bronze, the code (never skipped while a killed Bronze writer's record
   is left, nor is ``demo``: its work must be stopped);
 - ``validate_bronze``: Bronze, the quality config, the code;
