@@ -269,7 +269,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Whole groups (``test_group``) to each worker, in the collection's order."""
+    """Whole groups (``test_group``) to each worker, in the collection's order. (pytest-xdist's ``--dist loadgroup``
+    would group by ``xdist_group`` marks, but it names a test's group by rewriting ``item._nodeid``, which pytest 9.2
+    no longer reads: its groups are ignored.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class LakehouseGroups(LoadScopeScheduling):
