@@ -251,9 +251,9 @@ def test_group(nodeid: str) -> str:
 
 
 def group_rank(group: str) -> int:
-    if group in ("lakehouse-a", "lakehouse-b"):
-        return 0 if group == "lakehouse-a" else 1
-    return 2 + OWN_LAKEHOUSE.index(group) if group in OWN_LAKEHOUSE else 2 + len(OWN_LAKEHOUSE)
+    """The group's place in the order above (every module on no lakehouse last)."""
+    order = ("lakehouse-a", "lakehouse-b", *OWN_LAKEHOUSE)
+    return order.index(group) if group in order else len(order)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -50,6 +50,7 @@ from spotify_analytics.dataset.codebook import (
     parse_manifest,
 )
 from spotify_analytics.dataset.identifiers import is_direct_identifier
+from spotify_analytics.delta.tables import latest_version
 from spotify_analytics.evaluation.dbt_vars import project_vars
 from spotify_analytics.pipeline.run_log import RUNS_TABLE
 
@@ -109,11 +110,6 @@ def exported_tables(spark: "SparkSession") -> list[str]:
                 if (table.tableType or "").upper() in ("MANAGED", "EXTERNAL") and not table.isTemporary
             ]
     return sorted(names)
-
-
-def latest_version(spark: "SparkSession", table: str) -> int:
-    """The table's latest Delta version: the export reads the table as of it."""
-    return int(spark.sql(f"describe history {table} limit 1").collect()[0]["version"])
 
 
 def as_file_table(table: pa.Table) -> pa.Table:

@@ -78,5 +78,7 @@ def drop_cached_copies(spark: "SparkSession", table: str) -> None:
     spark.sql(f"uncache table if exists {table}").collect()
 
 
-def latest_version(spark: "SparkSession", table: DeltaTable) -> int:
-    return int(spark.sql(f"describe history {table.sql} limit 1").collect()[0]["version"])
+def latest_version(spark: "SparkSession", table: "DeltaTable | str") -> int:
+    """The table's latest Delta version; ``table``: a ``DeltaTable`` or a name."""
+    named = table.sql if isinstance(table, DeltaTable) else table
+    return int(spark.sql(f"describe history {named} limit 1").collect()[0]["version"])
