@@ -10,6 +10,7 @@ simulated clock: OPTIMIZE after 32 commits, VACUUM once a simulated week (its 7-
 within a sitting it deletes nothing: said in the result).
 """
 
+import json
 import logging
 import os
 import threading
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ingest.bronze.schemas import LISTENING_HISTORY
+from spotify_analytics.pipeline.dbt import target_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,12 +34,11 @@ log = logging.getLogger("bench")
 REFRESHES = 1460  # a year at one refresh every 6 hours
 REFRESH_EVERY = timedelta(hours=6)
 ROWS_PER_TOUCH = 5
-# The tables a refresh MERGEs into, with their keys; the run logs, which a refresh appends to.
-MERGED = {
-    "bronze.listening_history_bronze": ("play_id",),
-    "silver.listening_with_features": ("play_id",),
-    "gold.wellbeing_indicators": ("user_id", "period_type", "period_start"),
-    "gold.temporal_patterns": ("user_id", "day_of_week", "hour_of_day"),
+# The tables a refresh writes that dbt's manifest gives no key for, with the key their rows are unique on: Bronze's
+# plays (the load's MERGE) and the Python models (each replaces its recomputed listeners' rows). The others are
+# dbt's incremental models with a unique_key (``merged_tables``). The run logs a refresh appends to.
+KEYED_ELSEWHERE = {
+    LISTENING_HISTORY.qualified: LISTENING_HISTORY.key,
     "gold.mood_session_clusters": ("user_id", "session_id"),
     "gold.track_recommendations": ("user_id", "track_id"),
 }
@@ -55,6 +58,19 @@ class Aging:
 
 def folder_bytes(folder: Path) -> int:
     return sum((Path(root) / name).stat().st_size for root, _, names in os.walk(folder) for name in names)
+
+
+def merged_tables(bench: "Bench") -> dict[str, tuple[str, ...]]:
+    """Every table a refresh MERGEs into, with its key: dbt's incremental models with a ``unique_key`` (from the
+    manifest of the bench's last build) and ``KEYED_ELSEWHERE``."""
+    manifest = json.loads((target_path(bench.settings) / "manifest.json").read_text())
+    merged = dict(KEYED_ELSEWHERE)
+    for node in manifest["nodes"].values():
+        config = node["config"]
+        if node["resource_type"] == "model" and config["materialized"] == "incremental" and config.get("unique_key"):
+            key = config["unique_key"]
+            merged[f"{node['schema']}.{node['alias']}"] = (key,) if isinstance(key, str) else tuple(key)
+    return merged
 
 
 def table_files(spark: "SparkSession", tables: list[str]) -> dict[str, int]:
@@ -89,7 +105,8 @@ def age(bench: "Bench", refreshes: int = REFRESHES, threads: int = 4) -> Aging:
     from spotify_analytics.maintenance.tables import maintain_tables
 
     spark = bench.spark
-    tables = [table for table in (*MERGED, *APPENDED) if spark.catalog.tableExists(table)]
+    merged = merged_tables(bench)
+    tables = [table for table in (*merged, *APPENDED) if spark.catalog.tableExists(table)]
     files_before, bytes_before = table_files(spark, tables), folder_bytes(bench.settings.data_path)
     sessions = threading.local()
 
@@ -101,7 +118,7 @@ def age(bench: "Bench", refreshes: int = REFRESHES, threads: int = 4) -> Aging:
         return sessions.spark
 
     work: list[Callable[[int], None]] = [
-        (lambda n, t=table, k=key: touch(session(), t, k, n)) for table, key in MERGED.items() if table in tables
+        (lambda n, t=table, k=key: touch(session(), t, k, n)) for table, key in merged.items() if table in tables
     ] + [(lambda n, t=table: append(session(), t, n)) for table in APPENDED if table in tables]
     clock = datetime.now(UTC)
     upkeep: list[str] = []

@@ -39,8 +39,8 @@ SERVER_RSS_TARGET = {"W2": 2.5 * GiB, "W3": 4 * 10**9}  # peak server RSS over t
 DESCRIPTIONS = {
     "W0": "the whole pipeline on 400 new plays of one listener, warm server (steps from ops.pipeline_runs)",
     "W1": "incremental refresh: 50 new plays, import-history + the pipeline's load, Silver and Gold steps (one worker)",
-    "W2": "full build, 1M plays (10 x 100K): load all (features) + dbt build --full-refresh",
-    "W3": "full build, 10M plays (100 x 100K): load all (features) + dbt build --full-refresh",
+    "W2": "full build, 1M plays (10 x 100K): load all (features) + the pipeline's dbt build --full-refresh",
+    "W3": "full build, 10M plays (100 x 100K): load all (features) + the pipeline's dbt build --full-refresh",
     "W4": "import 100K-play extended export + load into Bronze",
     "W5": "W1 on the lakehouse aged by a year of 6-hourly refreshes (1,460 small commits per table a refresh writes)",
 }

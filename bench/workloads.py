@@ -6,7 +6,8 @@ W1  6-hourly incremental refresh: 50 new plays of an existing listener -> import
     Silver build and Gold build, run as the pipeline runs them (one worker); and the compiled SQL of the SQL models
     those builds ran, run directly on the server, to show what dbt adds.
 W2  full build at 1M plays (10 listeners x 100K): Bronze from generated parquet (setup, not timed), then
-    ``load all`` (track features, synthetic features for the new tracks) and dbt build --full-refresh.
+    ``load all`` (track features, synthetic features for the new tracks) and the pipeline's dbt build (its data
+    tests, not dbt's unit tests) with --full-refresh.
 W3  the same at 10M plays (100 x 100K); only on request.
 W4  export import throughput: a generated 100,000-play extended export -> import-history + load into Bronze.
 W5  a year of 6-hourly refreshes made on the lakehouse (``bench.aging``), then W1 on it, against W1 before.
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING
 
 from bench.measure import SUBSTEP, PeakRss, Run, timed_calls
 from ingest.config import Settings
-from spotify_analytics.pipeline.dbt import dbt_env, dbt_executable
-from spotify_analytics.pipeline.steps import STEPS, run_step
+from spotify_analytics.pipeline.dbt import dbt_env, dbt_executable, target_path
+from spotify_analytics.pipeline.steps import SCHEDULED_BUILD, STEPS, run_step
 from spotify_analytics.pipeline.supervisor import Worker
 from spotify_analytics.server import process as server
 
@@ -107,10 +108,8 @@ class Bench:
 
 def model_times(settings: Settings) -> dict[str, float]:
     """Seconds per dbt node of the last invocation (target/run_results.json); tests summed as one."""
-    target = Path(dbt_env(settings).get("DBT_TARGET_PATH", "target"))
-    path = target if target.is_absolute() else settings.project_dir / target
     try:
-        results = json.loads((path / "run_results.json").read_text())["results"]
+        results = json.loads((target_path(settings) / "run_results.json").read_text())["results"]
     except (OSError, KeyError, ValueError):
         return {}
     times: dict[str, float] = {}
@@ -158,8 +157,14 @@ def prepare_lakehouse(bench: "Bench") -> None:
     ensure_runs_table(bench.spark)
 
 
+# W2/W3 build what the pipeline builds (its arguments: data tests, no unit tests, which check the models' logic on
+# fixed inputs whatever the lakehouse holds), every model from scratch.
+FULL_BUILD_ARGS = (*SCHEDULED_BUILD[1:], "--full-refresh")
+FULL_BUILD_STEP = "dbt build --full-refresh"
+
+
 def full_build(bench: Bench, users: int) -> Run:
-    """W2/W3: Bronze from scratch with users x 100K plays, then dbt build --full-refresh."""
+    """W2/W3: Bronze from scratch with users x 100K plays, then the pipeline's dbt build with --full-refresh."""
     from bench.workload.bronze_load import empty_listening_table, insert_parquet
 
     parquet = bench.work / f"bronze_{users}x{bench.plays_per_user}"
@@ -176,7 +181,7 @@ def full_build(bench: Bench, users: int) -> Run:
         with run.step("load all (features)"):
             load_all(bench.spark, bench.settings, with_catalog=False)
         excluded = ["--exclude", *bench.excluded_models] if bench.excluded_models else []
-        bench.dbt_build(run, "dbt build --full-refresh", "--full-refresh", *excluded)
+        bench.dbt_build(run, FULL_BUILD_STEP, *FULL_BUILD_ARGS, *excluded)
 
     return measured(bench, body)
 
@@ -211,8 +216,7 @@ def incremental_refresh(bench: Bench, number: int) -> Run:
 def sql_alone(bench: Bench, run: Run, step: str) -> None:
     """The compiled SQL of every SQL model the build just ran, run directly on the server (its rows computed and
     dropped: Spark's ``noop`` writer), as a sub-step: what the build costs without dbt (nor the models' writes)."""
-    target = Path(dbt_env(bench.settings).get("DBT_TARGET_PATH", "target"))
-    target = target if target.is_absolute() else bench.settings.project_dir / target
+    target = target_path(bench.settings)
     results = json.loads((target / "run_results.json").read_text())["results"]
     compiled = []
     for result in results:

@@ -39,6 +39,7 @@ from spotify_analytics.participants.audit import AuditRow, earlier_withdrawals, 
 from spotify_analytics.participants.identity import audit_hash
 from spotify_analytics.participants.journal import Journal, open_journal, pending_journal
 from spotify_analytics.participants.rows import delete_rows_naming, naming_condition, rows_naming
+from spotify_analytics.pipeline.dbt import target_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -289,9 +290,8 @@ def _files(
 
 def dbt_folders(settings: Settings) -> list[Path]:
     """dbt's target and log folders (DBT_TARGET_PATH, DBT_LOG_PATH; default target/ and logs/ of the project)."""
-    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
     logs = Path(os.environ.get("DBT_LOG_PATH") or "logs")
-    return [settings.path(target), settings.path(logs)]
+    return [target_path(settings), settings.path(logs)]
 
 
 def _rewrite_report(spark: "SparkSession", settings: Settings, progress: Progress) -> list[str]:

@@ -20,6 +20,12 @@ class DbtResult:
     seconds: float
 
 
+def target_path(settings: Settings) -> Path:
+    """Where dbt writes its artifacts: ``DBT_TARGET_PATH`` (a relative one from the project directory, where dbt
+    runs), else the project's ``target``."""
+    return settings.path(Path(os.environ.get("DBT_TARGET_PATH") or "target"))
+
+
 def dbt_executable() -> str:
     candidate = Path(sys.executable).parent / "dbt"
     return str(candidate) if candidate.exists() else "dbt"

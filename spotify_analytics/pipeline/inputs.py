@@ -33,6 +33,7 @@ from pathlib import Path
 from ingest.config import Settings
 from ingest.lakehouse.delta_log import LOG_FOLDER, content_version, table_folders
 from ingest.landing.store import read_json, write_json
+from spotify_analytics.pipeline.dbt import target_path
 from spotify_analytics.pipeline.dbt_state import DBT_SETTINGS
 
 STATE_FILE = "pipeline_steps.json"
@@ -114,8 +115,7 @@ def step_inputs(step: str, settings: Settings) -> object | None:
     if step == "dbt_build_gold":
         return tables("bronze", "silver"), dbt, own("gold")
     if step == "dbt_docs":
-        target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
-        return dbt, folders, files(target, "catalog.json", "index.html")
+        return dbt, folders, files(target_path(settings), "catalog.json", "index.html")
     if step == "report":
         return tables("silver", "gold"), files(data, *listener_flags(data)), code, files(data, "reports")
     return None

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -37,6 +36,7 @@ class DbtInProcess:
 
         from ingest.config import get_settings
         from spotify_analytics.pipeline import dbt_state
+        from spotify_analytics.pipeline.dbt import target_path
 
         settings = get_settings()
         if self._manifest is None:
@@ -59,12 +59,6 @@ class DbtInProcess:
             return 1
         dbt_state.keep_state(args, settings, target_path(settings))
         return 0
-
-
-def target_path(settings: Any) -> Path:
-    """Where dbt writes its artifacts (``DBT_TARGET_PATH``, else the project's ``target``)."""
-    configured = os.environ.get("DBT_TARGET_PATH")
-    return Path(configured) if configured else settings.project_dir / "target"
 
 
 def vars_of(args: list[str]) -> list[str]:
