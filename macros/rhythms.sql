@@ -32,6 +32,12 @@
     )
 {%- endmacro %}
 
+{#- A play's listening time (`ms_played`) when its features are measured (`is_measured_play`), else 0; times
+    `feature` when given: the sums a listening-time-weighted mean of a feature over measured plays divides. -#}
+{% macro measured_time(feature=none) -%}
+    case when {{ is_measured_play() }} then {{ feature ~ ' * ' if feature else '' }}ms_played else 0 end
+{%- endmacro %}
+
 {#- Whether enough stands behind a figure: at least `var('rhythm_min_minutes')` of listening (`basis_ms`, in ms)
     and, for a figure that rests on audio features (`measured_ms` given), measured features behind at least
     `var('rhythm_min_measured_share')` of that time. -#}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.config import Settings
+from ingest.lakehouse.made_once import ensure_value, read_value
 from ingest.lakehouse.secret import read_secret, secret_file
 
 if TYPE_CHECKING:
@@ -58,28 +59,15 @@ def id_file(settings: Settings) -> Path:
 
 
 def read_lakehouse_id(settings: Settings) -> str | None:
-    try:
-        return id_file(settings).read_text().strip() or None
-    except OSError:
-        return None
+    return read_value(id_file(settings))
 
 
 def ensure_lakehouse_id(settings: Settings) -> str:
-    """The data directory's lakehouse id, made now if it has none (two starts racing agree on one)."""
-    existing = read_lakehouse_id(settings)
-    if existing:
-        return existing
-    path = id_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return read_lakehouse_id(settings) or ""
-    with os.fdopen(fd, "w") as handle:
-        handle.write(uuid.uuid4().hex + "\n")
-    made = read_lakehouse_id(settings) or ""
-    log.info("New lakehouse %s: id %s in %s", settings.data_path, made, path)
-    return made
+    """The data directory's lakehouse id, made now if it has none (``made_once``: two starts racing agree on one)."""
+    lakehouse_id, made = ensure_value(id_file(settings), lambda: uuid.uuid4().hex, 0o644)
+    if made:
+        log.info("New lakehouse %s: id %s in %s", settings.data_path, lakehouse_id, id_file(settings))
+    return lakehouse_id
 
 
 def own_identity(settings: Settings) -> LakehouseIdentity:

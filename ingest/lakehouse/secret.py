@@ -20,6 +20,7 @@ import stat
 from pathlib import Path
 
 from ingest.config import Settings
+from ingest.lakehouse.made_once import ensure_value, read_value
 
 log = logging.getLogger(__name__)
 
@@ -38,37 +39,20 @@ def secret_file(settings: Settings) -> Path:
 
 def read_secret(settings: Settings) -> str | None:
     """This lakehouse's secret, or None when it has none yet (its server never started) or it cannot be read."""
-    try:
-        return secret_file(settings).read_text().strip() or None
-    except OSError:
-        return None
+    return read_value(secret_file(settings))
 
 
 def ensure_secret(settings: Settings) -> str:
-    """The lakehouse's secret, made now if it has none. The file appears whole (written aside, then linked into
-    place), so concurrent starts agree on one secret and none reads half of it; a file that others may read is
-    made private again, with a warning (the secret may have been read: remove the file to make a new one)."""
+    """The lakehouse's secret, made now if it has none (``made_once``: concurrent starts agree on one); a file that
+    others may read is made private again, with a warning (the secret may have been read: remove the file to make
+    a new one)."""
     path = secret_file(settings)
-    existing = read_secret(settings)
-    if existing:
-        _keep_private(path)
-        return existing
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(SECRET_BYTES) + "\n")
-    try:
-        os.link(draft, path)
+    secret, made = ensure_value(path, lambda: secrets.token_hex(SECRET_BYTES), PRIVATE)
+    if made:
         log.info("New lakehouse secret in %s (mode 0600)", path)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink(missing_ok=True)
-    made = read_secret(settings)
-    if not made:
-        raise OSError(f"The lakehouse secret {path} is empty: remove it and start the server again")
-    return made
+    else:
+        _keep_private(path)
+    return secret
 
 
 def _keep_private(path: Path) -> None:

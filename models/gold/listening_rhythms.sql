@@ -51,9 +51,9 @@ weighted_plays as (
         ms_played as ms,
         -- a track is its Spotify id, or its artist and title when the play has none (classic exports)
         coalesce(track_id, concat_ws(' — ', artist_name, track_name)) as track_key,
-        case when {{ is_measured_play() }} then ms_played else 0 end as measured_ms,
-        case when {{ is_measured_play() }} then valence * ms_played else 0 end as valence_ms,
-        case when {{ is_measured_play() }} then energy * ms_played else 0 end as energy_ms,
+        {{ measured_time() }} as measured_ms,
+        {{ measured_time('valence') }} as valence_ms,
+        {{ measured_time('energy') }} as energy_ms,
         case when {{ is_measured_play() }} and tempo > 0 then ms_played else 0 end as tempo_known_ms,
         case when {{ is_measured_play() }} and tempo > 0 then tempo * ms_played else 0 end as tempo_ms
     from plays

@@ -35,9 +35,9 @@ weighted_plays as (
         part_of_day,
         is_weekend,
         ms_played as ms,
-        case when {{ is_measured_play() }} then ms_played else 0 end as measured_ms,
-        case when {{ is_measured_play() }} then valence * ms_played else 0 end as valence_ms,
-        case when {{ is_measured_play() }} then energy * ms_played else 0 end as energy_ms
+        {{ measured_time() }} as measured_ms,
+        {{ measured_time('valence') }} as valence_ms,
+        {{ measured_time('energy') }} as energy_ms
     from plays
     where {{ listener_rows(listeners) }}
 

@@ -63,7 +63,7 @@ year_plays as (
         track_name,
         artist_name,
         ms_played as ms,
-        case when {{ is_measured_play() }} then ms_played else 0 end as measured_ms
+        {{ measured_time() }} as measured_ms
     from plays
     where {{ listener_rows(listeners) }}
 
