@@ -276,7 +276,7 @@ year_changes as (
         previous_value,
         change_from_previous
     from changes
-    where period_type = 'year' and {{ listener_rows(listeners) }}
+    where period_type = 'year' and ({{ listener_rows(listeners) }})
 
 ),
 
@@ -288,7 +288,7 @@ month_values as (
         indicator,
         value
     from changes
-    where period_type = 'month' and value is not null and {{ listener_rows(listeners) }}
+    where period_type = 'month' and value is not null and ({{ listener_rows(listeners) }})
 
 ),
 
