@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ingest.config import Settings
 from ingest.landing.store import read_json, write_json
+from spotify_analytics.pipeline.dbt import target_path
 
 STATE_DIR = "dbt_last_build"
 SETTINGS_FILE = "settings.json"
@@ -54,8 +55,10 @@ def with_unchanged_left_out(args: list[str], settings: Settings) -> list[str]:
     return [*extended, "--state", str(folder)]
 
 
-def keep_state(args: list[str], settings: Settings, target: Path) -> None:
-    """After a successful build: its manifest and settings are the state the next build compares with."""
+def keep_state(args: list[str], settings: Settings) -> None:
+    """After a successful build: its manifest (in dbt's ``target_path``) and settings are the state the next build
+    compares with."""
+    target = target_path(settings)
     if not args or args[0] != "build" or not (target / MANIFEST).is_file():
         return
     folder = state_dir(settings)

@@ -36,7 +36,6 @@ class DbtInProcess:
 
         from ingest.config import get_settings
         from spotify_analytics.pipeline import dbt_state
-        from spotify_analytics.pipeline.dbt import target_path
 
         settings = get_settings()
         if self._manifest is None:
@@ -57,7 +56,7 @@ class DbtInProcess:
             return 2
         if not result.success:
             return 1
-        dbt_state.keep_state(args, settings, target_path(settings))
+        dbt_state.keep_state(args, settings)
         return 0
 
 
