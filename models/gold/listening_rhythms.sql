@@ -265,7 +265,9 @@ track_periods as (
         period_start,
         track_key,
         sum(ms) as ms,
-        min(struct(played_at, ms)) as first_play,
+        -- the period's first play of the track: one play, as a play's key holds its listener, time and track
+        -- (min_by keeps the aggregation hashed: a struct's min makes Spark sort every group)
+        min_by(ms, played_at) as first_play_ms,
         {%- for column in favourite_sums %}
             sum(case when is_favourite then {{ column }} else 0 end) as favourite_{{ column }},
         {%- endfor %}
@@ -283,7 +285,7 @@ track_sums as (
         period_start,
         count(*) as distinct_tracks,
         -- every play of a track after its first in the period repeats it
-        sum(ms - first_play['ms']) as repeat_ms,
+        sum(ms - first_play_ms) as repeat_ms,
         -- the 10 largest track times, whichever of tied tracks they are
         aggregate(
             slice(sort_array(collect_list(ms), false), 1, 10), cast(0 as bigint), (total, track_ms) -> total + track_ms

@@ -88,13 +88,26 @@ year_tracks as (
 
 ),
 
+titled_tracks as (
+
+    -- a track's title and artist in its lists: the largest of its plays' (a track id can carry several); a window
+    -- here, over one row per track and name, lets the groups below be hashed (a string aggregate sorts every group)
+    select
+        *,
+        max(track_name) over track_years as track_title,
+        max(artist_name) over track_years as track_artist
+    from year_tracks
+    window track_years as (partition by user_id, calendar_year, track_key)
+
+),
+
 catalogued_tracks as (
 
     select /*+ broadcast(catalog) */
-        year_tracks.*,
+        titled_tracks.*,
         catalog.track_genres
-    from year_tracks
-    left join catalog on year_tracks.track_id = catalog.track_id
+    from titled_tracks
+    left join catalog on titled_tracks.track_id = catalog.track_id
 
 ),
 
@@ -130,10 +143,10 @@ year_groups as (
         end as ms,
         sum(case when coalesce(genre_position, 0) = 0 then plays end) as plays,
         sum(case when coalesce(genre_position, 0) = 0 and genre is not null then ms end) as genre_known_ms,
-        max(track_name) as track_title,
-        max(artist_name) as track_artist
+        track_title,
+        track_artist
     from track_genre_rows
-    group by user_id, calendar_year, grouping sets ((), (artist_name), (track_key), (genre))
+    group by user_id, calendar_year, grouping sets ((), (artist_name), (track_key, track_title, track_artist), (genre))
 
 ),
 
