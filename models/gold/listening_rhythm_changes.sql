@@ -19,7 +19,7 @@
 
 {%- set listeners = rhythm_listeners_to_recompute([ref('listening_rhythms')]) -%}
 {%- set indicators = var('rhythm_indicators') | map(attribute='name') | list -%}
-{%- set baseline_days = 7 * (var('rhythm_baseline_weeks') | int) %}
+{%- set baseline_week_count = var('rhythm_baseline_weeks') | int %}
 
 with
 
@@ -77,34 +77,50 @@ baseline_weeks as (
 
 ),
 
+baseline_slots as (
+
+    -- each row beside the weeks of its baseline, one row per week (a year: one row with none), for an equality
+    -- join on the week below instead of a range join that compares each row with every week of its listener
+    select
+        *,
+        explode_outer(
+            case
+                when period_type != 'year'
+                    then transform(
+                            sequence(1, {{ baseline_week_count }}),
+                            weeks_back -> date_sub(cast(date_trunc('week', period_start) as date), 7 * weeks_back)
+                        )
+            end
+        ) as baseline_week_start
+    from with_previous
+
+),
+
 with_baseline as (
 
     select
-        with_previous.user_id,
-        with_previous.period_type,
-        with_previous.period_start,
-        with_previous.indicator,
-        with_previous.value,
-        with_previous.previous_value,
+        baseline_slots.user_id,
+        baseline_slots.period_type,
+        baseline_slots.period_start,
+        baseline_slots.indicator,
+        baseline_slots.value,
+        baseline_slots.previous_value,
         count(baseline_weeks.value) as baseline_periods,
         sum(baseline_weeks.value) as baseline_sum,
         sum(baseline_weeks.value * baseline_weeks.value) as baseline_squares
-    from with_previous
+    from baseline_slots
     left join baseline_weeks
         on
-            with_previous.user_id = baseline_weeks.user_id
-            and with_previous.indicator = baseline_weeks.indicator
-            and with_previous.period_type != 'year'
-            and baseline_weeks.week_start
-            between date_sub(cast(date_trunc('week', with_previous.period_start) as date), {{ baseline_days }})
-            and date_sub(cast(date_trunc('week', with_previous.period_start) as date), 7)
+            baseline_slots.user_id = baseline_weeks.user_id
+            and baseline_slots.indicator = baseline_weeks.indicator
+            and baseline_slots.baseline_week_start = baseline_weeks.week_start
     group by
-        with_previous.user_id,
-        with_previous.period_type,
-        with_previous.period_start,
-        with_previous.indicator,
-        with_previous.value,
-        with_previous.previous_value
+        baseline_slots.user_id,
+        baseline_slots.period_type,
+        baseline_slots.period_start,
+        baseline_slots.indicator,
+        baseline_slots.value,
+        baseline_slots.previous_value
 
 ),
 
