@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbt.adapters.contracts.connection import Connection
+from dbt.adapters.events.logging import AdapterLogger
 from dbt.adapters.exceptions.connection import FailedToConnectError
 from dbt.adapters.spark.connections import SparkConnectionManager, SparkConnectionMethod, SparkCredentials
 from dbt.adapters.spark_lakehouse.server_check import check_thrift_connection
@@ -103,6 +104,34 @@ def without_parameters(url: str) -> str:
 # What HiveServer2 answers a client whose password its authentication refuses (SASL PLAIN)
 REFUSED_LOGIN = "Error validating the login"
 
+logger = AdapterLogger("SparkLakehouse")
+
+
+class SessionCloseTolerantHandle:
+    """dbt-spark's Thrift handle, except that a session the server fails to close does not fail the node.
+
+    Closing a session runs Hive's session clean-up on the server, after every query of the session has finished
+    and its result has been read. Spark's Thrift server can fail there (its Hive function registry needs classes
+    pyspark does not ship: ``NoClassDefFoundError … LlapSigner``), and dbt would report the node that last used the
+    connection as an error although its query ran. The failure is logged as a warning instead; the server has
+    already dropped the session."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        except Exception as exc:  # any failure to close a finished session is the same to us
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            logger.warning(
+                f"The Thrift server failed to close a session whose queries had all finished ({first_line}); "
+                "nothing was lost"
+            )
+
 
 class SparkLakehouseConnectionManager(SparkConnectionManager):
     TYPE = ADAPTER_TYPE
@@ -126,5 +155,7 @@ class SparkLakehouseConnectionManager(SparkConnectionManager):
                 f"({REFUSED_LOGIN}): it sent {sent}, which is not this server's. Nothing was run there. "
                 + (credentials.expected_server_hint or "Point secret_file at this server's secret.")
             ) from exc
+        if credentials.method == SparkConnectionMethod.THRIFT:
+            connection.handle = SessionCloseTolerantHandle(connection.handle)
         check_thrift_connection(connection)
         return connection
