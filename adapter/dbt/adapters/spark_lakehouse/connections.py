@@ -1,12 +1,12 @@
 """Credentials and connection manager: dbt-spark's Thrift connection plus the Spark Connect endpoint."""
 
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dbt.adapters.contracts.connection import Connection
-from dbt.adapters.events.logging import AdapterLogger
 from dbt.adapters.exceptions.connection import FailedToConnectError
 from dbt.adapters.spark.connections import SparkConnectionManager, SparkConnectionMethod, SparkCredentials
 from dbt.adapters.spark_lakehouse.server_check import check_thrift_connection
@@ -104,7 +104,7 @@ def without_parameters(url: str) -> str:
 # What HiveServer2 answers a client whose password its authentication refuses (SASL PLAIN)
 REFUSED_LOGIN = "Error validating the login"
 
-logger = AdapterLogger("SparkLakehouse")
+log = logging.getLogger(__name__)
 
 
 class SessionCloseTolerantHandle:
@@ -127,9 +127,9 @@ class SessionCloseTolerantHandle:
             self._handle.close()
         except Exception as exc:  # any failure to close a finished session is the same to us
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            logger.warning(
-                f"The Thrift server failed to close a session whose queries had all finished ({first_line}); "
-                "nothing was lost"
+            log.warning(
+                "The Thrift server failed to close a session whose queries had all finished (%s); nothing was lost",
+                first_line,
             )
 
 
