@@ -42,7 +42,7 @@ RUN uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python -
     && mkdir -p /app/data && chown app:app /app/data
 
 USER app
-# The Delta jars into the project-local Ivy cache now, so containers start without the network.
+# The Delta jars and hive-llap-common into the project-local Ivy cache now, so containers start without the network.
 RUN spotify-analytics server fetch-jars
 
 VOLUME ["/app/data"]

@@ -39,7 +39,7 @@ $(INSTALLED): requirements.lock pyproject.toml $(ADAPTER_FILES) | java
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e . --reinstall-package dbt-spark-lakehouse ./adapter
 	touch $@
 
-$(JARS): $(INSTALLED)
+$(JARS): $(INSTALLED) spotify_analytics/server/command.py
 	$(BIN)/spotify-analytics server fetch-jars
 	touch $@
 

@@ -7,6 +7,7 @@ import typer
 from ingest.lakehouse.client import ServerError
 from spotify_analytics.cli.common import fail, settings_or_exit
 from spotify_analytics.server import process as server
+from spotify_analytics.server.command import resolve_confs
 
 commands = typer.Typer(name="server", help="The lakehouse server: one Spark driver serving Thrift and Spark Connect.")
 
@@ -81,10 +82,10 @@ def server_status() -> None:
 
 @commands.command("fetch-jars")
 def server_fetch_jars() -> None:
-    """Resolve the Delta Lake jars into the project-local Ivy cache (needs the network once)."""
+    """Resolve the Delta Lake jars and hive-llap-common into the project-local Ivy cache (needs the network once)."""
     settings = settings_or_exit()
     try:
         jars = server.fetch_jars(settings)
     except ServerError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"{settings.delta_package} and its dependencies are in {jars}")
+    typer.echo(f"{resolve_confs(settings)['spark.jars.packages']} and their dependencies are in {jars}")

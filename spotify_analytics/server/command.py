@@ -39,10 +39,31 @@ def server_env(settings: Settings) -> dict[str, str]:
     return {**spark_env(settings), SECRET_VARIABLE: ensure_secret(settings)}
 
 
+# Hive's function registry needs hive-llap-common, which pyspark 4 no longer ships (SPARK-51029): the Thrift server
+# initialises the registry when it closes a session on a worker thread without a Hive object of its own, and without
+# the jar that close fails with NoClassDefFoundError LlapSigner$Signable. Its jar alone, as Spark 3 shipped it: its
+# required dependencies are jars pyspark carries (its Hadoop and Tez dependencies are optional).
+HIVE_LLAP_COMMON = "org.apache.hive:hive-llap-common"
+HIVE_LLAP_COMMON_CARRIED = (
+    "org.apache.hive:hive-common",
+    "org.apache.hive:hive-serde",
+    "org.apache.commons:commons-lang3",
+)
+
+
+def hive_version() -> str:
+    """The Hive version pyspark's own Hive jars carry (``hive-common-<version>.jar``)."""
+    jars = sorted((spark_home() / "jars").glob("hive-common-*.jar"))
+    if not jars:
+        raise FileNotFoundError(f"pyspark carries no hive-common jar in {spark_home() / 'jars'}")
+    return _version(jars[0].name)
+
+
 def resolve_confs(settings: Settings) -> dict[str, str]:
-    """Ivy resolution of the Delta package into the project-local cache (used by fetch-jars only)."""
+    """Ivy resolution of the Delta package and hive-llap-common into the project-local cache (fetch-jars only)."""
     return {
-        "spark.jars.packages": settings.delta_package,
+        "spark.jars.packages": f"{settings.delta_package},{HIVE_LLAP_COMMON}:{hive_version()}",
+        "spark.jars.excludes": ",".join(HIVE_LLAP_COMMON_CARRIED),
         "spark.jars.ivy": str(settings.path(settings.ivy_dir)),
     }
 
@@ -53,6 +74,11 @@ JAR_NAME = re.compile(r"^(?P<artifact>.*?)-(?P<version>\d[\w.\-]*)\.jar$")
 def _artifact(jar_name: str) -> str:
     match = JAR_NAME.match(jar_name)
     return match["artifact"] if match else jar_name
+
+
+def _version(jar_name: str) -> str:
+    match = JAR_NAME.match(jar_name)
+    return match["version"] if match else ""
 
 
 def delta_jars(settings: Settings) -> list[Path]:
@@ -70,9 +96,11 @@ def delta_confs(settings: Settings) -> dict[str, str]:
     """Delta Lake: its jars on the driver's class path (the Thrift server's sessions load classes
     from there, not from spark.jars) and for executors, plus the SQL extension and catalog."""
     jars = delta_jars(settings)
-    if not any(jar.name.startswith("io.delta_delta-spark") for jar in jars):
+    needed = ("io.delta_delta-spark", HIVE_LLAP_COMMON.replace(":", "_"))
+    missing = [name for name in needed if not any(jar.name.startswith(name) for jar in jars)]
+    if missing:
         raise FileNotFoundError(
-            f"The Delta jars are not in {settings.path(settings.ivy_dir) / 'jars'}. "
+            f"Jars the server needs are not in {settings.path(settings.ivy_dir) / 'jars'}: {', '.join(missing)}. "
             "Fetch them once with: python -m spotify_analytics server fetch-jars (make setup does it)"
         )
     return {

@@ -23,6 +23,7 @@ from spotify_analytics.server import authenticator
 from spotify_analytics.server.command import (
     THRIFT_SERVER_CLASS,
     jar_fetch_command,
+    resolve_confs,
     server_command,
     server_env,
     spark_env,
@@ -294,11 +295,12 @@ def stop(settings: Settings) -> int | None:
     return pid
 
 
-NOOP_SCRIPT = "print('Delta jars resolved')\n"
+NOOP_SCRIPT = "print('Delta and hive-llap-common jars resolved')\n"
 
 
 def fetch_jars(settings: Settings) -> Path:
-    """Resolve the Delta jars into the project-local Ivy cache (network once, then offline)."""
+    """Resolve the Delta jars and hive-llap-common (``command.resolve_confs``) into the project-local Ivy cache
+    (network once, then offline)."""
     ivy = settings.path(settings.ivy_dir)
     ivy.mkdir(parents=True, exist_ok=True)
     script = ivy / "resolve_noop.py"
@@ -311,6 +313,7 @@ def fetch_jars(settings: Settings) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        raise ServerError(f"Could not resolve {settings.delta_package} into {ivy}:\n{result.stderr[-3000:]}")
+        packages = resolve_confs(settings)["spark.jars.packages"]
+        raise ServerError(f"Could not resolve {packages} into {ivy}:\n{result.stderr[-3000:]}")
     authenticator.compiled(settings, spark_home() / "jars")  # the Thrift port's authentication, ready for starts
     return ivy / "jars"
