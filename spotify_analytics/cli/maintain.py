@@ -15,7 +15,7 @@ def maintain(
         list[str] | None, typer.Argument(help="Only these tables (database.table); default: every Delta table.")
     ] = None,
 ) -> None:
-    """OPTIMIZE Delta tables that gathered many small files, VACUUM them daily keeping TIME_TRAVEL_DAYS of history
+    """OPTIMIZE Delta tables that gathered many small files, VACUUM them weekly keeping TIME_TRAVEL_DAYS of history
     (docs/operations.md#upkeep). What is due is read from disk: with nothing due, no query is made."""
     from spotify_analytics.maintenance.tables import UnknownTable, maintain_tables
 
