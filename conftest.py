@@ -210,23 +210,25 @@ def phase_deadline(item: pytest.Item, phase: str) -> Iterator[None]:
 
 # `make test` runs two pytest-xdist workers (`-n 2`), each with a session lakehouse of its own, and gives each worker
 # whole groups (``test_group``) in this order: the modules on the session's lakehouse make two groups, one per worker
-# (LAKEHOUSE_A: the real exports' run, what reads it, and the adapter's suite; every other module on it: the modules
-# that set up tables of their own); then each module that starts a lakehouse of its own (OWN_LAKEHOUSE, the longest
-# first); then the modules on no lakehouse (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in
-# file order.
+# (LAKEHOUSE_A: the real exports' run and what reads it; every other module on it: the modules that set up tables of
+# their own); then each module that starts a lakehouse of its own (OWN_LAKEHOUSE); then the adapter's suite
+# (ADAPTER_SUITE, on the session lakehouse of the worker that takes it); then the modules on no lakehouse
+# (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in file order. The order balances the two
+# workers on the durations of a fresh clone's run (docs/testing.md): a worker takes the next group when its current one
+# has two tests left, so the worker that takes the kill trials (two tests) takes the server deaths with them.
 LAKEHOUSE_A = (
     "tests/integration/test_first_run.py",
     "tests/integration/test_real_exports",
     "tests/integration/test_scheduled_runs.py",
     "tests/integration/test_shared_study.py",
     "tests/integration/test_superset.py",
-    "adapter/tests/",
 )
 OWN_LAKEHOUSE = (
     "tests/integration/test_kill_trials.py",
     "tests/integration/test_server_death.py",
     "tests/integration/test_spark_cluster.py",
 )
+ADAPTER_SUITE = "adapter/tests/"
 NO_LAKEHOUSE = (
     "tests/unit/",
     "tests/integration/test_catalog_file.py",
@@ -241,10 +243,13 @@ NO_LAKEHOUSE = (
 
 
 def test_group(nodeid: str) -> str:
-    """The group a test runs in: ``lakehouse-a``, ``lakehouse-b`` or its module (on no session lakehouse)."""
+    """The group a test runs in: ``lakehouse-a``, ``lakehouse-b``, ``lakehouse-adapter`` (the three on a worker's
+    session lakehouse) or its module (on no session lakehouse)."""
     module = nodeid.split("::", 1)[0]
     if module.startswith(LAKEHOUSE_A):
         return "lakehouse-a"
+    if module.startswith(ADAPTER_SUITE):
+        return "lakehouse-adapter"
     if module in OWN_LAKEHOUSE or module.startswith(NO_LAKEHOUSE):
         return module
     return "lakehouse-b"
@@ -252,7 +257,7 @@ def test_group(nodeid: str) -> str:
 
 def group_rank(group: str) -> int:
     """The group's place in the order above (every module on no lakehouse last)."""
-    order = ("lakehouse-a", "lakehouse-b", *OWN_LAKEHOUSE)
+    order = ("lakehouse-a", "lakehouse-b", *OWN_LAKEHOUSE, "lakehouse-adapter")
     return order.index(group) if group in order else len(order)
 
 
