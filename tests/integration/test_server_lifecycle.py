@@ -4,6 +4,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Lakehouse, lakehouse_env, settings_for
@@ -133,10 +134,23 @@ def statement_threads(pid: int) -> int:
     return sum(name.startswith("HiveServer2-Bac") for name in names)
 
 
+def thrift_connection(lakehouse: Lakehouse) -> Any:
+    """A pyhive connection to the lakehouse's Thrift port, as dbt-spark opens one (the caller closes it)."""
+    from pyhive import hive
+
+    settings = lakehouse.settings
+    return hive.connect(
+        host=settings.lakehouse_host,
+        port=settings.thrift_port,
+        username="test",
+        auth="CUSTOM",
+        password=read_secret(settings),
+    )
+
+
 def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -> None:
     """HiveServer2 used to start a thread per statement, and the metastore built a new HiveConf and object
     store for each; the pool now keeps at most THRIFT_STATEMENT_THREADS threads and reuses them."""
-    from pyhive import hive
     from TCLIService.ttypes import TOperationState
 
     running = (TOperationState.INITIALIZED_STATE, TOperationState.PENDING_STATE, TOperationState.RUNNING_STATE)
@@ -145,13 +159,7 @@ def test_thrift_statements_reuse_a_small_pool_of_threads(lakehouse: Lakehouse) -
     assert pid is not None
     # As dbt-spark runs statements: a connection per node, each statement submitted to the pool and polled.
     for number in range(3 * settings.thrift_statement_threads):
-        connection = hive.connect(
-            host=settings.lakehouse_host,
-            port=settings.thrift_port,
-            username="test",
-            auth="CUSTOM",
-            password=read_secret(settings),
-        )
+        connection = thrift_connection(lakehouse)
         try:
             cursor = connection.cursor()
             cursor.execute(f"select {number} as n", async_=True)
@@ -177,16 +185,7 @@ def test_hive_function_registry_loads_on_the_server(lakehouse: Lakehouse) -> Non
     longer ships it): without the jar the registry fails with NoClassDefFoundError LlapSigner$Signable, and so did
     a session close in a fresh clone's run. Through the Thrift port, the registry's list of Hive's built-in
     functions (2,779 names in Hive 2.3.10, counted with the jar in a plain local Spark; it failed there without it)."""
-    from pyhive import hive
-
-    settings = lakehouse.settings
-    connection = hive.connect(
-        host=settings.lakehouse_host,
-        port=settings.thrift_port,
-        username="test",
-        auth="CUSTOM",
-        password=read_secret(settings),
-    )
+    connection = thrift_connection(lakehouse)
     try:
         cursor = connection.cursor()
         cursor.execute("select reflect('org.apache.hadoop.hive.ql.exec.FunctionRegistry', 'getFunctionNames') as names")
