@@ -213,9 +213,10 @@ def phase_deadline(item: pytest.Item, phase: str) -> Iterator[None]:
 # (LAKEHOUSE_A: the real exports' run and what reads it; every other module on it: the modules that set up tables of
 # their own); then each module that starts a lakehouse of its own (OWN_LAKEHOUSE); then the adapter's suite
 # (ADAPTER_SUITE, on the session lakehouse of the worker that takes it); then the modules on no lakehouse
-# (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in file order. The order balances the two
-# workers on the durations of a fresh clone's run (docs/testing.md): a worker takes the next group when its current one
-# has two tests left, so the worker that takes the kill trials (two tests) takes the server deaths with them.
+# (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in file order. The order came from simulating
+# the two workers on a fresh clone's durations (a worker takes the next group when its current one has two tests
+# left, so the worker that takes the kill trials, two tests, takes the server deaths with them); measured, it ends
+# no sooner than the order before it (docs/testing.md).
 LAKEHOUSE_A = (
     "tests/integration/test_first_run.py",
     "tests/integration/test_real_exports",

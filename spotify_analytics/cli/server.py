@@ -7,7 +7,7 @@ import typer
 from ingest.lakehouse.client import ServerError
 from spotify_analytics.cli.common import fail, settings_or_exit
 from spotify_analytics.server import process as server
-from spotify_analytics.server.command import resolve_confs
+from spotify_analytics.server.command import jar_packages
 
 commands = typer.Typer(name="server", help="The lakehouse server: one Spark driver serving Thrift and Spark Connect.")
 
@@ -88,4 +88,4 @@ def server_fetch_jars() -> None:
         jars = server.fetch_jars(settings)
     except ServerError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"{resolve_confs(settings)['spark.jars.packages']} and their dependencies are in {jars}")
+    typer.echo(f"{jar_packages(settings)} and their dependencies are in {jars}")

@@ -59,10 +59,15 @@ def hive_version() -> str:
     return _version(jars[0].name)
 
 
+def jar_packages(settings: Settings) -> str:
+    """The Maven coordinates fetch-jars resolves: Delta's package and hive-llap-common."""
+    return f"{settings.delta_package},{HIVE_LLAP_COMMON}:{hive_version()}"
+
+
 def resolve_confs(settings: Settings) -> dict[str, str]:
-    """Ivy resolution of the Delta package and hive-llap-common into the project-local cache (fetch-jars only)."""
+    """Ivy resolution of ``jar_packages`` into the project-local cache (fetch-jars only)."""
     return {
-        "spark.jars.packages": f"{settings.delta_package},{HIVE_LLAP_COMMON}:{hive_version()}",
+        "spark.jars.packages": jar_packages(settings),
         "spark.jars.excludes": ",".join(HIVE_LLAP_COMMON_CARRIED),
         "spark.jars.ivy": str(settings.path(settings.ivy_dir)),
     }
@@ -82,7 +87,7 @@ def _version(jar_name: str) -> str:
 
 
 def delta_jars(settings: Settings) -> list[Path]:
-    """The resolved jars that pyspark does not ship already (Delta and its own dependencies).
+    """The resolved jars that pyspark does not ship already (Delta and its own dependencies, hive-llap-common).
 
     Ivy names them ``<group>_<artifact>-<version>.jar``; a jar whose artifact pyspark carries in
     another version is left out, so Spark's own versions win."""

@@ -23,7 +23,7 @@ from spotify_analytics.server import authenticator
 from spotify_analytics.server.command import (
     THRIFT_SERVER_CLASS,
     jar_fetch_command,
-    resolve_confs,
+    jar_packages,
     server_command,
     server_env,
     spark_env,
@@ -299,7 +299,7 @@ NOOP_SCRIPT = "print('Delta and hive-llap-common jars resolved')\n"
 
 
 def fetch_jars(settings: Settings) -> Path:
-    """Resolve the Delta jars and hive-llap-common (``command.resolve_confs``) into the project-local Ivy cache
+    """Resolve the Delta jars and hive-llap-common (``command.jar_packages``) into the project-local Ivy cache
     (network once, then offline)."""
     ivy = settings.path(settings.ivy_dir)
     ivy.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,6 @@ def fetch_jars(settings: Settings) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        packages = resolve_confs(settings)["spark.jars.packages"]
-        raise ServerError(f"Could not resolve {packages} into {ivy}:\n{result.stderr[-3000:]}")
+        raise ServerError(f"Could not resolve {jar_packages(settings)} into {ivy}:\n{result.stderr[-3000:]}")
     authenticator.compiled(settings, spark_home() / "jars")  # the Thrift port's authentication, ready for starts
     return ivy / "jars"
