@@ -5,8 +5,8 @@
     listening or too few measured features stand behind it. Each column's description gives its formula and source.
 
     Three chains from the plays, each read once (Spark computes a CTE again for every reference): per listener,
-    local day and part of the day (the diurnal figures, late night); per listener and local day (the daily valence
-    of low-valence persistence); per listener, period and track (repeats, the top 10, favourites). Each sum is
+    local day and part of the day (the diurnal figures, late night); per listener and local day (the days listened,
+    the daily valence of low-valence persistence); per listener, period and track (repeats, the top 10, favourites). Each sum is
     then added up per period; the three meet in one row per period. Every division is a try_divide (ANSI SQL on).
 
     Incremental (MERGE on the period key): a run recomputes every period of each listener with Silver rows built
@@ -96,7 +96,6 @@ diurnal_sums as (
         user_id,
         period_type,
         period_start,
-        count(distinct played_date_local) as days_listened,
         sum(plays) as plays,
         {%- for column in mood_sums %}
             sum({{ column }}) as {{ column }},
@@ -218,6 +217,9 @@ low_valence_sums as (
         user_id,
         period_type,
         period_start,
+        -- every day of the period is in one run row (the days in no run in the row with run_key null): the days
+        -- listened, counted without a distinct aggregate, which would make Spark expand the diurnal side's rows
+        sum(run_days) as days_listened,
         sum(judged_days) as judged_days,
         sum(low_days) as low_days,
         max(case when run_key is not null then run_days end) as longest_run_days
@@ -310,6 +312,7 @@ joined as (
         {%- for column in favourite_sums %}
             track_sums.favourite_{{ column }},
         {%- endfor %}
+        low_valence_sums.days_listened,
         low_valence_sums.judged_days,
         low_valence_sums.low_days,
         low_valence_sums.longest_run_days

@@ -89,7 +89,9 @@ cells as (
         day_type,
         hour_of_day,
         part_of_day,
-        count(distinct played_date_local) as days_listened,
+        -- one row per day here (day_hours is per day and hour; the hour fixes the part of the day, the day its
+        -- type), so rows count days without a distinct aggregate, which would make Spark expand every row
+        count(*) as days_listened,
         sum(plays) as plays,
         sum(ms) as ms,
         sum(measured_ms) as measured_ms,
