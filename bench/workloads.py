@@ -46,8 +46,10 @@ LOAD_PARTS = (
 )  # fmt: skip
 # ... and of ingest.bronze.delta inside merge_new_rows: finding its commit (the rest is the MERGE and the row count).
 MERGE_PARTS = ("_metrics_of_commit",)
+W1_LISTENER, W0_LISTENER = "listener_000", "listener_001"  # the generator's first two listeners
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
 W0_FIRST_START = datetime(2026, 11, 10, 6, 0)  # after W1's refreshes; its 400 plays span about 5 days, all in the past
+W1_SPAN, W0_SPAN = timedelta(days=1), timedelta(days=6)  # at least the time the new plays span
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 W1_STEPS = [step for step in STEPS if step.name in ("load", "dbt_build_silver", "dbt_build_gold")]
 
@@ -139,6 +141,60 @@ def _ingester() -> tuple[Callable, Callable, Callable]:
     return import_history, load_plays, load_all
 
 
+def listener_plays(bench: Bench, listener: str) -> tuple[int, datetime | None]:
+    """The listener's music plays in Bronze and when the latest was played (UTC); (0, None) before any."""
+    from ingest.bronze.schemas import LISTENING_HISTORY
+    from ingest.spotify.users import pseudonymous_user_id
+
+    table = f"bronze.{LISTENING_HISTORY.name}"
+    if not bench.spark.catalog.tableExists(table):
+        return 0, None
+    user_id = pseudonymous_user_id(bench.settings, listener)
+    row = bench.spark.sql(
+        f"select count(*) as plays, max(played_at) as latest from {table} where user_id = '{user_id}'"
+    ).first()
+    return int(row.plays), row.latest
+
+
+def landed_exports(bench: Bench, listener: str) -> int:
+    """How many export files of ``listener`` the landing zone holds (from earlier sittings on a kept lakehouse)."""
+    from ingest.export.importer import export_landing_dir
+    from ingest.spotify.users import pseudonymous_user_id
+
+    landing = export_landing_dir(bench.settings, pseudonymous_user_id(bench.settings, listener))
+    return sum(1 for _ in landing.glob("*/*"))
+
+
+def new_plays_seed(bench: Bench, listener: str, offset: int) -> int:
+    """The seed of a workload's new plays: the bench's seed and the workload's offset, and a new one for each export
+    the listener already landed (on a kept lakehouse whose Bronze W2 has set up again, the same export would be
+    "already imported": no new plays)."""
+    return bench.seed + offset + 100_000 * landed_exports(bench, listener)
+
+
+def new_plays_start(bench: Bench, listener: str, planned: datetime, span: timedelta) -> datetime:
+    """When a workload's new plays of ``listener`` start: as planned, or after the listener's latest play in Bronze
+    when a kept lakehouse (``--keep-data``) already holds plays from then (the same export again would be no new
+    plays); never so late that the plays (``span`` long) reach the last week."""
+    _, latest = listener_plays(bench, listener)
+    start = planned if latest is None else max(planned, latest.replace(minute=0, second=0, microsecond=0) + span)
+    if start + span > datetime.now() - timedelta(days=7):
+        raise WorkloadFailed(
+            f"{listener}'s plays in the kept bench lakehouse reach {latest}: new plays would start {start:%Y-%m-%d}, "
+            "too close to today. Run the bench without --keep-data for a fresh lakehouse"
+        )
+    return start
+
+
+def check_new_plays(workload: str, bench: Bench, listener: str, before: int, expected: int) -> None:
+    """A workload measures new plays only if its load inserted them all: else it fails, naming what it found."""
+    after, _ = listener_plays(bench, listener)
+    if after - before != expected:
+        raise WorkloadFailed(
+            f"{workload} expected {expected} new plays of {listener} in Bronze, the run inserted {after - before}"
+        )
+
+
 def prepare_lakehouse(bench: "Bench") -> None:
     """What the pipeline does before its first build: every Bronze table (``load all``) and ops.pipeline_runs."""
     try:
@@ -190,15 +246,16 @@ def incremental_refresh(bench: Bench, number: int) -> Run:
     """W1: 50 new plays of listener_000 after everything loaded so far, then the pipeline's load, Silver and Gold
     builds in one worker, as a scheduled run has them; then the SQL models' compiled SQL alone."""
     export = bench.work / f"w1_export_{number}"
-    start = W1_FIRST_START + timedelta(hours=6 * number)
-    bench.generate(
-        export, "extended", 1, W1_NEW_PLAYS, bench.seed + 1000 + number, start=start.isoformat(), first_user="0"
-    )
+    planned = W1_FIRST_START + timedelta(hours=6 * number)
+    before, _ = listener_plays(bench, W1_LISTENER)
+    start = new_plays_start(bench, W1_LISTENER, planned, W1_SPAN)
+    seed = new_plays_seed(bench, W1_LISTENER, 1000 + number)
+    bench.generate(export, "extended", 1, W1_NEW_PLAYS, seed, start=start.isoformat(), first_user="0")
     import_history, _, _ = _ingester()
 
     def body(run: Run) -> None:
         with run.step("import-history"):
-            import_history([export / "listener_000"], bench.settings, user="listener_000")
+            import_history([export / W1_LISTENER], bench.settings, user=W1_LISTENER)
         with Worker(bench.settings) as worker:
             for step in W1_STEPS:
                 with run.step(step.name):
@@ -210,7 +267,9 @@ def incremental_refresh(bench: Bench, number: int) -> Run:
                         run.models[node] = run.models.get(node, 0.0) + seconds
                     sql_alone(bench, run, step.name)
 
-    return measured(bench, body)
+    run = measured(bench, body)
+    check_new_plays("W1", bench, W1_LISTENER, before, W1_NEW_PLAYS)
+    return run
 
 
 def sql_alone(bench: Bench, run: Run, step: str) -> None:
@@ -238,16 +297,17 @@ def whole_pipeline(bench: Bench, number: int) -> Run:
     """W0: a few hundred new plays of listener_001, then ``python -m spotify_analytics pipeline`` on the warm server,
     each step's seconds from ops.pipeline_runs."""
     export = bench.work / f"w0_export_{number}"
-    start = W0_FIRST_START + timedelta(hours=6 * number)
-    bench.generate(
-        export, "extended", 1, W0_NEW_PLAYS, bench.seed + 3000 + number, start=start.isoformat(), first_user="1"
-    )
+    planned = W0_FIRST_START + timedelta(hours=6 * number)
+    before, _ = listener_plays(bench, W0_LISTENER)
+    start = new_plays_start(bench, W0_LISTENER, planned, W0_SPAN)
+    seed = new_plays_seed(bench, W0_LISTENER, 3000 + number)
+    bench.generate(export, "extended", 1, W0_NEW_PLAYS, seed, start=start.isoformat(), first_user="1")
 
     def body(run: Run) -> None:
         with run.step("import-history (setup)"):
             bench._run_logged(
-                [sys.executable, "-m", "spotify_analytics", "import-history", "--user", "listener_001",
-                 str(export / "listener_001")],
+                [sys.executable, "-m", "spotify_analytics", "import-history", "--user", W0_LISTENER,
+                 str(export / W0_LISTENER)],
                 f"w0-import-{number}", "import-history",
             )  # fmt: skip
         started = datetime.now()
@@ -260,13 +320,17 @@ def whole_pipeline(bench: Bench, number: int) -> Run:
         for row in rows:
             run.steps[row.step] = float(row.duration_seconds)
 
-    return measured(bench, body)
+    run = measured(bench, body)
+    check_new_plays("W0", bench, W0_LISTENER, before, W0_NEW_PLAYS)
+    return run
 
 
 def import_throughput(bench: Bench, number: int) -> tuple[Run, int]:
     """W4: a 100K-play extended export of a new listener -> import-history + load. Returns (run, plays)."""
     listener = 200 + number
-    export = bench.work / f"w4_export_{number}_{bench.plays_per_user}"
+    while listener_plays(bench, f"listener_{listener:03d}")[0] or landed_exports(bench, f"listener_{listener:03d}"):
+        listener += 100  # a kept lakehouse has this listener's export already
+    export = bench.work / f"w4_export_{listener}_{bench.plays_per_user}"
     if not export.exists():
         bench.generate(
             export, "extended", 1, bench.plays_per_user, bench.seed + 2000 + number, first_user=str(listener)
