@@ -172,13 +172,12 @@ def new_plays_seed(bench: Bench, listener: str, offset: int) -> int:
     return bench.seed + offset + 100_000 * landed_exports(bench, listener)
 
 
-def new_plays_start(bench: Bench, listener: str, planned: datetime, span: timedelta) -> datetime:
+def new_plays_start(listener: str, latest: datetime | None, planned: datetime, span: timedelta) -> datetime:
     """When a workload's new plays of ``listener`` start: as planned, or after the listener's latest play in Bronze
-    when a kept lakehouse (``--keep-data``) already holds plays from then (the same export again would be no new
-    plays); never so late that the plays (``span`` long) reach the last week."""
-    _, latest = listener_plays(bench, listener)
+    (``latest``) when a kept lakehouse (``--keep-data``) already holds plays from then (the same export again would
+    be no new plays); never so late that the plays (``span`` long) reach today: they must lie in the past."""
     start = planned if latest is None else max(planned, latest.replace(minute=0, second=0, microsecond=0) + span)
-    if start + span > datetime.now() - timedelta(days=7):
+    if start + span > datetime.now():
         raise WorkloadFailed(
             f"{listener}'s plays in the kept bench lakehouse reach {latest}: new plays would start {start:%Y-%m-%d}, "
             "too close to today. Run the bench without --keep-data for a fresh lakehouse"
@@ -247,8 +246,8 @@ def incremental_refresh(bench: Bench, number: int) -> Run:
     builds in one worker, as a scheduled run has them; then the SQL models' compiled SQL alone."""
     export = bench.work / f"w1_export_{number}"
     planned = W1_FIRST_START + timedelta(hours=6 * number)
-    before, _ = listener_plays(bench, W1_LISTENER)
-    start = new_plays_start(bench, W1_LISTENER, planned, W1_SPAN)
+    before, latest = listener_plays(bench, W1_LISTENER)
+    start = new_plays_start(W1_LISTENER, latest, planned, W1_SPAN)
     seed = new_plays_seed(bench, W1_LISTENER, 1000 + number)
     bench.generate(export, "extended", 1, W1_NEW_PLAYS, seed, start=start.isoformat(), first_user="0")
     import_history, _, _ = _ingester()
@@ -298,8 +297,8 @@ def whole_pipeline(bench: Bench, number: int) -> Run:
     each step's seconds from ops.pipeline_runs."""
     export = bench.work / f"w0_export_{number}"
     planned = W0_FIRST_START + timedelta(hours=6 * number)
-    before, _ = listener_plays(bench, W0_LISTENER)
-    start = new_plays_start(bench, W0_LISTENER, planned, W0_SPAN)
+    before, latest = listener_plays(bench, W0_LISTENER)
+    start = new_plays_start(W0_LISTENER, latest, planned, W0_SPAN)
     seed = new_plays_seed(bench, W0_LISTENER, 3000 + number)
     bench.generate(export, "extended", 1, W0_NEW_PLAYS, seed, start=start.isoformat(), first_user="1")
 

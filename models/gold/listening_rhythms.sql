@@ -6,8 +6,9 @@
 
     Three chains from the plays, each read once (Spark computes a CTE again for every reference): per listener,
     local day and part of the day (the diurnal figures, late night); per listener and local day (the days listened,
-    the daily valence of low-valence persistence); per listener, period and track (repeats, the top 10, favourites). Each sum is
-    then added up per period; the three meet in one row per period. Every division is a try_divide (ANSI SQL on).
+    the daily valence of low-valence persistence); per listener, period and track (repeats, the top 10,
+    favourites). Each sum is then added up per period; the three meet in one row per period. Every division is a
+    try_divide (ANSI SQL on).
 
     Incremental (MERGE on the period key): a run recomputes every period of each listener with Silver rows built
     since its latest `built_at` (a period's figures reach back before it: the low-valence baseline, the
