@@ -227,7 +227,6 @@ LAKEHOUSE_A = (
 OWN_LAKEHOUSE = (
     "tests/integration/test_kill_trials.py",
     "tests/integration/test_server_death.py",
-    "tests/integration/test_spark_cluster.py",
 )
 ADAPTER_SUITE = "adapter/tests/"
 NO_LAKEHOUSE = (

@@ -3,7 +3,7 @@ one plain rerun, which leaves Bronze exactly as if nothing had been killed; a lo
 60 s of the death with one line naming the server, what the load was doing and the commands that recover.
 
 One lakehouse of its own; its catalog is the first 2,000 lines of the real Kaggle sample, its plays a real classic
-export's music file (10,000 records) cut into 10 parts, landed one part per load as one listener's exports. The
+export's music file (10,000 records) cut into 9 parts, landed one part per load as one listener's exports. The
 first two parts are loaded without interruption (every Bronze table is created by the first). Each trial lands the
 next part, starts ``load all``, kills the client or the server with SIGKILL at a random moment of the load (where the
 server was killed, the load must end within 60 s with exit code 1 and the one line, no traceback), starts the server
@@ -50,22 +50,23 @@ class Plan:
     from_empty_bronze: bool = False
 
 
-# 6 trials: 2 kill the load, 4 its server (each then loads on a cold server: 30 s more); the first two on an empty
-# Bronze (a first load: every table being created). SERVER_KILLS_DURING_A_LOAD server kills must find the load still
-# running: a server kill whose random moment fell after a fast load's end is made up for by one more (at most
-# EXTRA_SERVER_KILLS more).
+# 5 trials: 1 kills the load, 4 its server (each then loads on a cold server: 30 s more); the first two on an empty
+# Bronze (a first load: every table being created; the client's killed load leaves its operations running on the
+# server for the rerun to stop). The client kill must find the load still running, and SERVER_KILLS_DURING_A_LOAD
+# server kills must: a server kill whose random moment fell after a fast load's end is made up for by one more (at
+# most EXTRA_SERVER_KILLS more). The seed's moments (fractions of a load's time: 0.58, then 0.11, 0.33, 0.34, 0.19)
+# fall in its first half to three quarters; the made-up kills' at 0.31 and 0.33.
 TRIALS = (
     Plan("client", from_empty_bronze=True),
     Plan("server", from_empty_bronze=True),
     Plan("server"),
-    Plan("client"),
     Plan("server"),
     Plan("server"),
 )
 SERVER_KILLS_DURING_A_LOAD = 4
 EXTRA_SERVER_KILLS = 2
 PARTS = len(TRIALS) + EXTRA_SERVER_KILLS + 2  # two loaded without interruption (the reference), then one per trial
-SEED = int(os.environ.get("KILL_TRIALS_SEED", "22"))
+SEED = int(os.environ.get("KILL_TRIALS_SEED", "181"))
 CLIENT_GONE_WITHIN = 60.0  # seconds from the server's death to its client's exit (issues 22 and 29)
 LOAD_DEADLINE = 240.0  # seconds any one load of a trial may take (an uninterrupted one takes 10-40 s)
 RECOVERY_SIGNS = ("Stopped ", "registered ", "moved ", "merging again", "Repartition")
@@ -291,6 +292,7 @@ def test_every_kill_is_recovered_exactly_by_one_plain_rerun(
         Path(os.environ["KILL_TRIALS_REPORT"]).write_text(table + "\n")
 
     assert [trial.number for trial in trials if not trial.exact] == [], table
+    assert [trial for trial in trials if trial.plan.killed == "client" and trial.doing != "had ended"], table
     during_a_load = server_kills_during_a_load(trials)
     assert len(during_a_load) >= SERVER_KILLS_DURING_A_LOAD, table
     assert [trial.number for trial in during_a_load if not server_death_said(trial, house)] == [], table

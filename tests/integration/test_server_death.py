@@ -8,6 +8,13 @@ folder turns read-only during a load; the server is killed with SIGKILL during t
 while its dbt builds Silver; the next pipeline is killed with SIGKILL while it loads Bronze; the machine "reboots"
 (every process of the lakehouse killed at once) while dbt builds Silver; a Bronze table's latest Delta commit is cut
 short, and ``doctor --repair`` mends it; a plain rerun recovers with exact counts.
+
+Then the lakehouse server drives a real Spark standalone cluster (issue 31): a master and one worker on loopback
+(``spark_cluster``), and a second lakehouse of the same input (the same export file and catalog) whose server runs
+against them (``SPARK_MASTER=spark://127.0.0.1:PORT``) runs the pipeline. Every Gold table it builds holds the same
+rows as the recovered ``local[2]`` lakehouse's, compared row for row (only the columns that record when a build ran
+differ): the recovery is checked against a build that met no fault, and the cluster's against a ``local[2]`` one. A
+worker without the secret cannot join the cluster.
 """
 
 import os
@@ -20,9 +27,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SMALL_EXPORT_PLAYS, Lakehouse, small_workload
+from conftest import (
+    NO_CREDENTIALS,
+    REPO,
+    SMALL_CATALOG_TRACKS,
+    SMALL_EXPORT_PLAYS,
+    Lakehouse,
+    free_port,
+    small_workload,
+)
+from spark_cluster import (
+    GOLD_TABLES,
+    Cluster,
+    cluster_on_loopback,
+    gold_rows,
+    master_url_on_loopback,
+    stop_daemon,
+    wait_for,
+)
 
 from spotify_analytics.server import process as server
+from spotify_analytics.server.cluster import WORKER_CLASS
+from spotify_analytics.server.command import spark_env, spark_home
 
 DEAD_SERVER_NOTICED_WITHIN = 60.0  # seconds from the server's death to the pipeline's exit
 RERUN = "python -m spotify_analytics pipeline"
@@ -33,7 +59,7 @@ NOTHING_HALF_WRITTEN = "Nothing half-written is kept (a Delta commit is all or n
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lakehouse]:
     """A fresh lakehouse whose pipeline starts its own server, its Bronze folder a 32 MB tmpfs; stopped (and
     unmounted) at the end of the module."""
-    house = small_workload(tmp_path_factory.mktemp("dying_server"))
+    house = small_workload(tmp_path_factory.mktemp("dying_server"), **NO_CREDENTIALS)
     bronze(house).mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(bronze(house))], check=True)
     try:
@@ -252,11 +278,16 @@ def test_a_cut_short_commit_is_named_with_the_command_that_repairs_it(own: Lakeh
     assert f"REPAIRED  delta log    {log.parent}: moved the broken latest commit" in repaired.stdout, repaired.stdout
 
 
-def test_a_plain_rerun_after_every_fault_recovers_with_exact_counts(own: Lakehouse) -> None:
+@pytest.fixture(scope="module")
+def recovered(own: Lakehouse) -> Lakehouse:
+    """The lakehouse after a plain rerun of the pipeline (after every fault above, in this module's order)."""
     rerun = own.cli("pipeline")
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
+    return own
 
-    session = own.new_session()  # not this process's session's server
+
+def test_a_plain_rerun_after_every_fault_recovers_with_exact_counts(recovered: Lakehouse) -> None:
+    session = recovered.new_session()  # not this process's session's server
     try:
         bronze_plays = session.sql("select count(*) from bronze.listening_history_bronze").first()[0]
         silver = session.sql("select count(*), count(distinct play_id) from silver.listening_with_features").first()
@@ -282,3 +313,93 @@ def test_the_message_says_out_of_memory_and_how_to_give_more(own: Lakehouse, tmp
     assert f"ran out of memory (java.lang.OutOfMemoryError in {log})" in message
     assert f"SPARK_DRIVER_MEMORY (now {settings.spark_driver_memory})" in message
     assert "Rerun python -m spotify_analytics pipeline" in message
+
+
+# ---------------------------------------------------------------- the same input built on a real Spark cluster
+
+CLUSTER_BUILD_SECONDS = 1200.0  # the small workload's pipeline: about 3 min on an idle 2-core machine
+
+
+@pytest.fixture(scope="module")
+def clustered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lakehouse, Cluster]]:
+    """A lakehouse of the small workload whose server runs against a master and one worker of its own; all
+    stopped at the end of the module."""
+    root = tmp_path_factory.mktemp("cluster")
+    master_url = master_url_on_loopback()
+    house = small_workload(root, SPARK_MASTER=master_url, SPARK_DRIVER_HOST="127.0.0.1", **NO_CREDENTIALS)
+    with cluster_on_loopback(house, master_url, root) as cluster:
+        try:
+            yield house, cluster
+        finally:
+            house.stop()  # before its cluster
+
+
+@pytest.fixture(scope="module")
+def built_on_cluster(clustered: tuple[Lakehouse, Cluster]) -> Lakehouse:
+    on_cluster, _ = clustered
+    pipeline = on_cluster.cli("pipeline", timeout=CLUSTER_BUILD_SECONDS)
+    assert pipeline.returncode == 0, (pipeline.stdout + pipeline.stderr)[-3000:]
+    return on_cluster
+
+
+def test_every_gold_table_built_on_the_cluster_equals_the_recovered_local_build(
+    built_on_cluster: Lakehouse, recovered: Lakehouse
+) -> None:
+    clustered, local = gold_rows(built_on_cluster), gold_rows(recovered)
+
+    assert set(clustered) == set(local) == GOLD_TABLES
+    for table in sorted(GOLD_TABLES):
+        assert local[table], f"gold.{table} is empty: nothing to compare"
+        only_cluster = [row for row in clustered[table] if row not in local[table]][:5]
+        only_local = [row for row in local[table] if row not in clustered[table]][:5]
+        assert clustered[table] == local[table], (table, only_cluster, only_local)
+
+
+def test_the_build_ran_on_the_clusters_executors_with_the_whole_input(
+    built_on_cluster: Lakehouse, clustered: tuple[Lakehouse, Cluster]
+) -> None:
+    _, cluster = clustered
+    [application] = cluster.state()["activeapps"]
+    session = built_on_cluster.new_session()
+    try:
+        master = session.conf.get("spark.master")
+        plays = session.sql("select count(*) from bronze.listening_history_bronze").first()[0]
+        catalog = session.sql("select count(*) from bronze.kaggle_tracks_bronze").first()[0]
+    finally:
+        session.stop()
+
+    assert master == cluster.master_url
+    assert application["name"] == "spotify-lakehouse" and application["cores"] == 2  # the worker's cores
+    work_dir = built_on_cluster.settings.server_dir / "workers" / "127.0.0.1" / application["id"]
+    assert list(work_dir.glob("*/stderr")), f"no executor ran in {work_dir}"
+    assert (plays, catalog) == (SMALL_EXPORT_PLAYS, SMALL_CATALOG_TRACKS)  # the file's records, the slice's lines
+
+
+def test_a_worker_without_the_secret_cannot_join(clustered: tuple[Lakehouse, Cluster], tmp_path: Path) -> None:
+    """Spark's own worker, started without the lakehouse's properties (no spark.authenticate, no secret): the
+    master requires SASL authentication of every connection, so it never registers."""
+    house, cluster = clustered
+    log = tmp_path / "worker.log"
+    command = [
+        str(spark_home() / "bin" / "spark-class"),
+        WORKER_CLASS,
+        "--host",
+        "127.0.0.1",
+        "--webui-port",
+        str(free_port()),
+        "--work-dir",
+        str(tmp_path / "work"),
+        cluster.master_url,
+    ]
+    with log.open("wb") as sink:
+        rogue = subprocess.Popen(
+            command, env=spark_env(house.settings), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for("the refusal", lambda: "Failed to connect to master" in log.read_text(errors="replace"), rogue, log)
+        state = cluster.state()
+    finally:
+        stop_daemon(rogue)
+
+    assert "Expected SaslMessage" in log.read_text(errors="replace")  # the master's answer: authenticate first
+    assert state["aliveworkers"] == 1 and [worker["host"] for worker in state["workers"]] == ["127.0.0.1"]
