@@ -126,6 +126,18 @@ def driver_host(settings: Settings) -> str:
     return socket.gethostname()
 
 
+# The JIT's optimising compiler (C2) takes a method once it has run about 5,000 times (Java's default): Spark's own
+# code (the optimizer's rules, Delta's log replay, the SQL functions) gets there within a new server's first minutes,
+# and compiling it took half of the server's CPU over a small pipeline run (78 CPU-s in the compiler threads, 5,850
+# plays). Ten times those thresholds leave to C2 the code that keeps running and the rest with C1's quicker code:
+# the same run took 18 % less of the server's CPU, and a full build of 1M plays (W2) was no slower
+# (docs/benchmarks.md). The cluster's executors run with them too.
+JIT_OPTIONS = (
+    "-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 -XX:Tier4CompileThreshold=60000 "
+    "-XX:Tier4BackEdgeThreshold=400000"
+)
+
+
 def server_confs(settings: Settings) -> dict[str, str]:
     data = settings.data_path
     metastore = data / "metastore_db"
@@ -135,6 +147,7 @@ def server_confs(settings: Settings) -> dict[str, str]:
         **delta,
         "spark.driver.extraClassPath": os.pathsep.join((delta["spark.driver.extraClassPath"], str(auth_classes))),
         "spark.app.name": "spotify-lakehouse",
+        "spark.executor.extraJavaOptions": JIT_OPTIONS,
         DATA_DIR_CONF: str(data),
         ID_CONF: ensure_lakehouse_id(settings),
         "spark.plugins": CONNECT_PLUGIN,
@@ -180,7 +193,7 @@ def server_command(settings: Settings) -> list[str]:
         # A JVM out of heap exits at once (its log says so) rather than limp on with dead threads while its
         # clients wait.
         f"-Dderby.system.home={derby_home} -Dderby.stream.error.file={settings.server_dir / 'derby.log'} "
-        "-XX:+ExitOnOutOfMemoryError",
+        f"-XX:+ExitOnOutOfMemoryError {JIT_OPTIONS}",
     ]
     for key, value in server_confs(settings).items():
         command += ["--conf", f"{key}={value}"]
