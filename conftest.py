@@ -211,12 +211,13 @@ def phase_deadline(item: pytest.Item, phase: str) -> Iterator[None]:
 # `make test` runs two pytest-xdist workers (`-n 2`), each with a session lakehouse of its own, and gives each worker
 # whole groups (``test_group``) in this order: the modules on the session's lakehouse make two groups, one per worker
 # (LAKEHOUSE_A: the real exports' run and what reads it; every other module on it: the modules that set up tables of
-# their own); then each module that starts a lakehouse of its own (OWN_LAKEHOUSE); then the adapter's suite
-# (ADAPTER_SUITE, on the session lakehouse of the worker that takes it); then the modules on no lakehouse
-# (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in file order. The order came from simulating
-# the two workers on a fresh clone's durations (a worker takes the next group when its current one has two tests
-# left, so the worker that takes the kill trials, two tests, takes the server deaths with them); measured, it ends
-# no sooner than the order before it (docs/testing.md).
+# their own); then each module that starts a lakehouse of its own (OWN_LAKEHOUSE, in its order); then the adapter's
+# suite, a module a group (ADAPTER_SUITE, each on the session lakehouse of the worker that takes it, in schemas of its
+# own); then the modules on no lakehouse (NO_LAKEHOUSE), a module a group. A module runs whole in one worker, in file
+# order. The order came from simulating the two workers on a fresh clone's durations (a worker takes the next group
+# when its current one has two tests left, so the worker that takes the kill trials, two tests, takes the next group
+# with them: the server deaths go first); the adapter's modules and the small ones at the end even out the two
+# workers' ends (docs/testing.md).
 LAKEHOUSE_A = (
     "tests/integration/test_first_run.py",
     "tests/integration/test_real_exports",
@@ -225,8 +226,8 @@ LAKEHOUSE_A = (
     "tests/integration/test_superset.py",
 )
 OWN_LAKEHOUSE = (
-    "tests/integration/test_kill_trials.py",
     "tests/integration/test_server_death.py",
+    "tests/integration/test_kill_trials.py",
 )
 ADAPTER_SUITE = "adapter/tests/"
 NO_LAKEHOUSE = (
@@ -242,23 +243,29 @@ NO_LAKEHOUSE = (
 )
 
 
+ADAPTER_GROUP = "lakehouse-adapter:"  # then the module
+
+
 def test_group(nodeid: str) -> str:
-    """The group a test runs in: ``lakehouse-a``, ``lakehouse-b``, ``lakehouse-adapter`` (the three on a worker's
-    session lakehouse) or its module (on no session lakehouse)."""
+    """The group a test runs in: ``lakehouse-a``, ``lakehouse-b``, ``lakehouse-adapter:<module>`` (on a worker's
+    session lakehouse) or its module (on no session lakehouse, or on one of its own)."""
     module = nodeid.split("::", 1)[0]
     if module.startswith(LAKEHOUSE_A):
         return "lakehouse-a"
     if module.startswith(ADAPTER_SUITE):
-        return "lakehouse-adapter"
+        return ADAPTER_GROUP + module
     if module in OWN_LAKEHOUSE or module.startswith(NO_LAKEHOUSE):
         return module
     return "lakehouse-b"
 
 
 def group_rank(group: str) -> int:
-    """The group's place in the order above (every module on no lakehouse last)."""
-    order = ("lakehouse-a", "lakehouse-b", *OWN_LAKEHOUSE, "lakehouse-adapter")
-    return order.index(group) if group in order else len(order)
+    """The group's place in the order above (the adapter's modules in file order, then every module on no
+    lakehouse)."""
+    order = ("lakehouse-a", "lakehouse-b", *OWN_LAKEHOUSE)
+    if group in order:
+        return order.index(group)
+    return len(order) if group.startswith(ADAPTER_GROUP) else len(order) + 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
