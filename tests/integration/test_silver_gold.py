@@ -423,3 +423,25 @@ def test_columns_valid_names_each_failed_check_of_a_bad_row(built: Lakehouse) ->
         "feature_source = guessed is not one of spotify_api, kaggle, synthetic",
     }
     assert passing.returncode == 0, passing.stdout[-3000:]
+
+
+def test_relationships_fails_once_per_orphan_child_row(built: Lakehouse) -> None:
+    """The relationships test (an anti join, macros/test_relationships.sql) fails once per child row whose value
+    the parent lacks, whatever the parent's duplicates: the seed holds each part of the day on several hours'
+    rows. The test sets two Silver rows' part_of_day to 'dusk', which the seed lacks (2 failures, counted by
+    hand), and a third's to null, which the test skips; Silver is restored afterwards."""
+    first_three = built.sql("select play_id from silver.listening_with_features order by play_id limit 3")
+    plays = [row.play_id for row in first_three]
+    test = "relationships_listening_with_features_part_of_day"
+    with silver_restored_afterwards(built):
+        built.sql(
+            "update silver.listening_with_features set part_of_day = case play_id "
+            f"when '{plays[2]}' then null else 'dusk' end where play_id in ('{plays[0]}', '{plays[1]}', '{plays[2]}')"
+        )
+        failing = built.dbt("test", "--select", test)
+    passing = built.dbt("test", "--select", test)
+
+    [hours] = built.sql("select count(*) as n, count(distinct part_of_day) as parts from seeds.part_of_day_hours")
+    assert hours.n > hours.parts  # the parent side holds duplicates
+    assert failing.returncode == 1 and "FAIL 2" in failing.stdout, failing.stdout[-3000:]
+    assert passing.returncode == 0, passing.stdout[-3000:]
