@@ -4,8 +4,8 @@
     row to every matching parent row: a Gold table's user_id against Silver's 1M plays (a few listeners) made
     billions of join rows and took minutes. An anti join neither multiplies rows nor aggregates the parent.
     Measured on the bench's 1M-play lakehouse (docs/benchmarks.md), against the parent made distinct and
-    narrowed to the child's values (this macro before 2026-12-07): as fast or faster for every test, small or
-    large child (a scheduled refresh's rows, see get_where_subquery, or a whole table).
+    narrowed to the child's values (this macro before 2026-12-07): faster or within 0.05 s for every test, small
+    or large child (a scheduled refresh's rows, see get_where_subquery, or a whole table).
 #}
 {% macro spark_lakehouse__test_relationships(model, column_name, to, field) %}
 
