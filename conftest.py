@@ -6,6 +6,7 @@ ports and the data directory differ, so a test run never touches a developer's o
 """
 
 import os
+import random
 import re
 import shlex
 import signal
@@ -42,10 +43,38 @@ STEP_NAMES = ["server", *(step.name for step in STEPS)]  # the rows of a run in 
 PHASE_TIMEOUT = int(os.environ.get("PHASE_TIMEOUT", "1500"))
 
 
+TEST_PORTS_PER_SESSION = 12_000  # ports below the kernel's ephemeral range the test servers take theirs from
+
+
+def _ports_of_this_worker() -> Iterator[int]:
+    """Ports for this test process's servers, in a slice of the ports below the kernel's ephemeral range that is this
+    xdist worker's alone, from a random start, never the same twice. A port from ``bind(("127.0.0.1", 0))`` lies in
+    the ephemeral range: while a test's server is down between a kill and its restart, an outgoing connection may
+    take it as its source port, and another worker may be handed it for a server of its own, which then answers on
+    the restarted server's port. Below the range and in a worker's own slice neither can happen."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    size = TEST_PORTS_PER_SESSION // workers
+    first = low - TEST_PORTS_PER_SESSION + worker * size
+    offset = random.randrange(size)
+    for step in range(size):
+        yield first + (offset + step) % size
+
+
+_PORTS = _ports_of_this_worker()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port of this worker's (see ``_ports_of_this_worker``) that nothing holds now."""
+    for port in _PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # held by a process of another session
+                continue
+            return port
+    raise RuntimeError("This test process ran out of ports below the ephemeral range")
 
 
 def lakehouse_env(data_dir: Path, **extra: str) -> dict[str, str]:

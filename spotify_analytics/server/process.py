@@ -8,6 +8,7 @@ taken for this checkout's own.
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -178,12 +179,18 @@ def stop_reason(settings: Settings) -> str:
     return f"its log {path} ends: {last_line[:300]}"
 
 
-def _check_ports_free(settings: Settings) -> None:
-    ports = (
+def _ports(settings: Settings) -> tuple[tuple[str, int, str], ...]:
+    """The server's ports: what each serves, its number and the setting that chooses it."""
+    return (
         ("Thrift", settings.thrift_port, "THRIFT_PORT"),
         ("Spark Connect", settings.connect_port, "CONNECT_PORT"),
     )
-    taken = [(name, port, setting) for name, port, setting in ports if port_open(settings.lakehouse_host, port)]
+
+
+def _check_ports_free(settings: Settings) -> None:
+    taken = [
+        (name, port, setting) for name, port, setting in _ports(settings) if port_open(settings.lakehouse_host, port)
+    ]
     if not taken:
         return
     served = probe(settings) if port_open(settings.lakehouse_host, settings.connect_port) else None
@@ -221,6 +228,7 @@ def start(settings: Settings) -> tuple[int, bool]:
         return pid, False
     command = _prepared_command(settings)
     with log_file(settings).open("ab") as server_log:
+        logged_before = server_log.tell()
         process = subprocess.Popen(
             command,
             cwd=settings.project_dir,
@@ -231,7 +239,7 @@ def start(settings: Settings) -> tuple[int, bool]:
             start_new_session=True,
         )
     pid_file(settings).write_text(f"{process.pid}\n")
-    _wait_until_ready(settings, process)
+    _wait_until_ready(settings, process, logged_before)
     return process.pid, True
 
 
@@ -246,17 +254,18 @@ def run_foreground(settings: Settings) -> NoReturn:
     os.execve(command[0], command, server_env(settings))
 
 
-def _wait_until_ready(settings: Settings, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_ready(settings: Settings, process: subprocess.Popen[bytes], logged_before: int) -> None:
+    """Until the server listens on both ports itself (another process that took a port meanwhile is not it)."""
     deadline = time.monotonic() + settings.server_start_timeout
-    host = settings.lakehouse_host
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pid_file(settings).unlink(missing_ok=True)
             raise ServerError(
-                f"The lakehouse server exited with code {process.returncode} while starting. "
+                _port_not_bound(settings, logged_before)
+                or f"The lakehouse server exited with code {process.returncode} while starting. "
                 f"Last lines of {log_file(settings)}:\n{_log_tail(settings)}"
             )
-        if port_open(host, settings.thrift_port) and port_open(host, settings.connect_port):
+        if all(process_listens(process.pid, settings.lakehouse_host, port) for _, port, _ in _ports(settings)):
             return
         time.sleep(0.5)
     _terminate(process.pid)
@@ -266,6 +275,80 @@ def _wait_until_ready(settings: Settings, process: subprocess.Popen[bytes]) -> N
         f"within {settings.server_start_timeout:.0f} s. Last lines of {log_file(settings)}:\n"
         f"{_log_tail(settings)}"
     )
+
+
+# How Spark Connect and Thrift say they could not listen on their port.
+BIND_FAILURE = re.compile(r"(?:Failed to bind to address|Could not create ServerSocket on address) \S*:(\d+)")
+
+
+def _port_not_bound(settings: Settings, logged_before: int) -> str | None:
+    """Where the server could not listen on one of its ports (its log since this start says so): which, and what to
+    do."""
+    try:
+        with log_file(settings).open("rb") as server_log:
+            server_log.seek(logged_before)
+            logged = server_log.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = BIND_FAILURE.search(logged)
+    for name, port, setting in _ports(settings):
+        if found and int(found[1]) == port:
+            return (
+                f"The lakehouse server could not listen on port {port} ({name}) on {settings.lakehouse_host}: "
+                "another process took it while the server started (a connection of its own may hold it as its "
+                f"local port). Start the server again, or choose another port with {setting}. The server's log: "
+                f"{log_file(settings)}"
+            )
+    return None
+
+
+def process_listens(pid: int, host: str, port: int) -> bool:
+    """Process ``pid`` listens on ``port``. Where /proc tells which process holds a listening socket (Linux), a port
+    that another process took while the server started does not count; elsewhere an open port does."""
+    if not port_open(host, port):
+        return False
+    inodes = _listening_sockets(port)
+    if inodes is None:
+        return True
+    return not inodes.isdisjoint(_sockets_of(pid))
+
+
+def _sockets_of(pid: int) -> set[str]:
+    """The inodes of the sockets process ``pid`` holds (none once it has ended)."""
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return set()
+    sockets = set()
+    for descriptor in descriptors:
+        try:
+            target = os.readlink(descriptor)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            sockets.add(target.removeprefix("socket:[").removesuffix("]"))
+    return sockets
+
+
+LISTEN = "0A"  # a socket's state in /proc/net/tcp
+
+
+def _listening_sockets(port: int) -> set[str] | None:
+    """The inodes of the sockets listening on ``port`` (IPv4 and IPv6), or None without /proc/net/tcp."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].is_file():
+        return None
+    inodes = set()
+    for table in tables:
+        try:
+            rows = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
 
 
 def _terminate(pid: int, grace_seconds: float = 30.0) -> None:

@@ -273,6 +273,7 @@ def test_every_kill_is_recovered_exactly_by_one_plain_rerun(
         trial.rerun_said = "; ".join(
             line[9:140] for line in rerun.stderr.splitlines() if any(sign in line for sign in RECOVERY_SIGNS)
         )
+        assert server.answers(house.settings), lost_server(house, trials, trial, rerun)
         rows = bronze_rows(house)
         plays = plays_so_far(parts, number + 2)
         trial.exact = rerun.returncode == 0 and rows == {
@@ -297,6 +298,19 @@ def test_every_kill_is_recovered_exactly_by_one_plain_rerun(
     assert len(during_a_load) >= SERVER_KILLS_DURING_A_LOAD, table
     assert [trial.number for trial in during_a_load if not server_death_said(trial, house)] == [], table
     assert plays_so_far(parts, PARTS) == MUSIC_RECORDS
+
+
+def lost_server(house: Lakehouse, trials: list[Trial], trial: Trial, rerun: subprocess.CompletedProcess[str]) -> str:
+    """What a failure needs when the server no longer answers after a trial's rerun: the trials so far, the rerun's
+    output and the server's pid and log."""
+    log = server.log_file(house.settings)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log.is_file() else "(no log)"
+    return (
+        f"The server stopped answering after trial {trial.number}'s rerun (its process: "
+        f"{server.read_pid(house.settings) or 'not running'})\n{HEADER}\n"
+        + "\n".join(each.row() for each in [*trials, trial])
+        + f"\nThe rerun:\n{(rerun.stdout + rerun.stderr)[-3000:]}\nThe end of {log}:\n{tail}"
+    )
 
 
 def server_kills_during_a_load(trials: list[Trial]) -> list[Trial]:

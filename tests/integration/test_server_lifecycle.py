@@ -81,6 +81,24 @@ def test_taken_port_gives_a_clear_error(own_lakehouse: Lakehouse) -> None:
     assert java_processes_using(own_lakehouse.settings.data_path) == []
 
 
+def test_a_port_a_connection_holds_is_named(own_lakehouse: Lakehouse) -> None:
+    """No process listens on the Spark Connect port, but a connection holds it as its local port (as an outgoing
+    connection may take a port of the ephemeral range while a server is down): the check before the start finds it
+    free, the server cannot listen on it, and the start says which port and which setting."""
+    port = own_lakehouse.settings.connect_port
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.connect(listener.getsockname())
+        result = own_lakehouse.cli("server", "start")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"could not listen on port {port} (Spark Connect) on 127.0.0.1" in result.stderr, result.stderr
+    assert "choose another port with CONNECT_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert java_processes_using(own_lakehouse.settings.data_path) == []
+    assert not server.pid_file(own_lakehouse.settings).exists()
+
+
 def test_invalid_setting_is_named(own_lakehouse: Lakehouse) -> None:
     result = own_lakehouse.cli("server", "status", env={"THRIFT_PORT": "not-a-port"})
 
