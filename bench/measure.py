@@ -93,6 +93,13 @@ class Run:
     server_peak: int = 0
     client_peak: int = 0
 
+    @property
+    def wall(self) -> float:
+        """Seconds of the timed steps: setup steps and sub-steps (part of a step's time) left out."""
+        return sum(
+            seconds for name, seconds in self.steps.items() if "(setup)" not in name and not name.startswith(SUBSTEP)
+        )
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         started = time.monotonic()

@@ -77,6 +77,7 @@ class Result:
     status: str = "ok"
     runs: int = 0
     wall: float | None = None
+    walls: list[float] = field(default_factory=list)  # each run's, in order
     plays_per_second: float | None = None
     server_peak: int = 0
     client_peak: int = 0
@@ -87,13 +88,14 @@ class Result:
 
 
 def summarise(workload: str, runs: list, timed_steps: list[str] | None = None) -> Result:
-    from bench.measure import SUBSTEP, median_of
+    from bench.measure import median_of
 
-    walls = [sum(v for k, v in run.steps.items() if "(setup)" not in k and not k.startswith(SUBSTEP)) for run in runs]
+    walls = [run.wall for run in runs]
     return Result(
         workload=workload,
         runs=len(runs),
         wall=statistics.median(walls),
+        walls=walls,
         server_peak=max(run.server_peak for run in runs),
         client_peak=max(run.client_peak for run in runs),
         steps=median_of(runs, "steps"),
@@ -127,8 +129,8 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
         aged_refresh,
         full_build,
         import_throughput,
-        incremental_refresh,
         prepare_lakehouse,
+        steady_refreshes,
         whole_pipeline,
     )  # fmt: skip
     from ingest.config import Settings
@@ -149,7 +151,7 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
         prepare_lakehouse(bench)
         plan = [
             ("W2", lambda: [full_build(bench, 10)]),
-            ("W1", lambda: [incremental_refresh(bench, n) for n in range(args.runs)]),
+            ("W1", lambda: steady_refreshes(bench, args.runs)),
             ("W0", lambda: [whole_pipeline(bench, n) for n in range(args.runs)]),
             ("W4", lambda: [import_throughput(bench, n) for n in range(args.runs)]),
             ("W5", lambda: aged_refresh(bench, args.runs, args.refreshes)),
@@ -168,7 +170,7 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
                 results[name] = Result(name, status=f"failed: {exc}")
                 log.error("%s failed: %s", name, exc)
                 continue
-            if name == "W5":
+            if name in ("W1", "W5"):
                 runs, notes = outcome
                 result = summarise(name, runs)
                 result.notes = notes
@@ -212,6 +214,8 @@ def format_table(results: dict[str, Result], load_before: str, load_after: str) 
             f"{name:<9}{result.runs:>5}{result.wall:>13.1f} s{rate:>10}{_gib(result.server_peak):>12}"
             f"{_gib(result.client_peak):>12}  {target} {verdict}"
         )
+        if result.runs > 1:
+            lines.append(f"{'':<9}runs: " + ", ".join(f"{wall:.1f} s" for wall in result.walls))
         steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in result.steps.items())
         lines.append(f"{'':<9}steps: {steps}")
         top = sorted(result.models.items(), key=lambda item: -item[1])[:6]
