@@ -9,14 +9,15 @@ no-op and an interrupted import resumes (finished files are skipped; a half-writ
 atomic rename). Key, write disposition and incremental rule: ``PRIVACY_EXPORT`` below.
 Personal fields (``ip_addr*``, ``user_agent*``, ``username``) are dropped before anything is written. A history
 file that cannot be read (not JSON text, truncated, not a list of plays, unreadable) is refused with a message
-naming it; the other files still import.
+naming it; the other files still import. A classic music file's records whose artist is a show the same import
+names elsewhere (podcast episodes, before 2023) are counted in a note on the file (``ingest.export.episodes``).
 """
 
 import hashlib
 import logging
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -24,8 +25,9 @@ from typing import Literal
 import orjson
 
 from ingest.config import Settings
+from ingest.export.episodes import episodes_note, library_shows, names_in
 from ingest.export.files import ExportEntry, Unreadable, find_export_files
-from ingest.export.kinds import BY_KIND, HistoryKind, history_kind, kind_by_name
+from ingest.export.kinds import BY_KIND, CLASSIC_MUSIC, HistoryKind, history_kind, kind_by_name
 from ingest.export.parse import ExportFormatError, parse_json
 from ingest.landing.store import write_once
 from ingest.resource import Resource
@@ -48,6 +50,8 @@ class FileOutcome:
     records: int = 0
     reason: str = ""  # why skipped or refused
     note: str = ""  # how it was read, when that is worth saying
+    # Records per show or artist its records name (ingest.export.episodes); the shows of a library file it skipped.
+    names: Counter[str] = field(default_factory=Counter, compare=False, repr=False)
 
 
 @dataclass
@@ -120,7 +124,8 @@ def import_entry(settings: Settings, entry: ExportEntry, user_id: str) -> FileOu
     records = parsed.value
     if not isinstance(records, list):
         found = "an object" if isinstance(records, dict) else type(records).__name__
-        return _not_history(entry, named, f"expected a JSON list of plays, found {found}")
+        skipped = _not_history(entry, named, f"expected a JSON list of plays, found {found}")
+        return replace(skipped, names=library_shows(records)) if skipped.status == "skipped" else skipped
     if not records:
         return FileOutcome(entry.name, "skipped", named, reason="holds no plays (an empty list)", note=parsed.note)
     kind = history_kind(entry.base_name, records)
@@ -136,7 +141,7 @@ def import_entry(settings: Settings, entry: ExportEntry, user_id: str) -> FileOu
         "records": [sanitise(record) for record in records],
     }
     write_once(target, orjson.dumps(envelope))
-    return FileOutcome(entry.name, "imported", kind, len(records), note=parsed.note)
+    return FileOutcome(entry.name, "imported", kind, len(records), note=parsed.note, names=names_in(kind, records))
 
 
 def _not_history(entry: ExportEntry, named: HistoryKind | None, reason: str) -> FileOutcome:
@@ -171,7 +176,22 @@ def import_history(paths: list[Path], settings: Settings, user: str | None = Non
         result.files += outcomes
         if not any(outcome.kind is not None and outcome.status != "skipped" for outcome in outcomes):
             result.paths_without_history.append(path)
+    result.files = _episodes_said(result.files)
     return result
+
+
+def _episodes_said(outcomes: list[FileOutcome]) -> list[FileOutcome]:
+    """Each classic music file imported with records whose artist is a show the import names elsewhere
+    (``ingest.export.episodes``), with a note saying how many."""
+    shows = {show for outcome in outcomes if outcome.kind is not CLASSIC_MUSIC for show in outcome.names}
+    said = []
+    for outcome in outcomes:
+        note = episodes_note(outcome.names, outcome.records, shows) if outcome.kind is CLASSIC_MUSIC else ""
+        if note:
+            log.warning("%s: %s", outcome.name, note)
+            outcome = replace(outcome, note="; ".join(filter(None, (outcome.note, note))))
+        said.append(outcome)
+    return said
 
 
 def _outcome(settings: Settings, found: ExportEntry | Unreadable, user_id: str) -> FileOutcome:

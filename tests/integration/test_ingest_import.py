@@ -1,14 +1,18 @@
 """``import-history`` without a server: formats, checksum no-op, personal fields, bad files, kill -9."""
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import orjson
+from conftest import EXPORTS
 
 from ingest.config import Settings
 from ingest.export.importer import export_landing_dir, import_history
@@ -277,3 +281,49 @@ def test_an_unreadable_file_is_refused_and_the_files_after_it_import(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"refused: {unreadable}: cannot be read: permission denied" in done.stderr
     assert "extended audio: 1 imported (2 records), 0 already imported, 0 skipped, 1 refused" in done.stdout
+
+
+def shows_and_artists(folder: Path) -> tuple[set[str], Counter[str]]:
+    """Read here from the export's JSON files, apart from the importer: the shows the export names (extended
+    episodes' ``episode_show_name``, classic podcast files' ``podcastName``, ``YourLibrary.json``'s ``shows``) and
+    the classic music files' records per artist."""
+    shows: set[str] = set()
+    artists: Counter[str] = Counter()
+    for path in sorted(folder.glob("*.json")):
+        value = json.loads(path.read_text())
+        if path.name == "YourLibrary.json":
+            shows |= {show["name"] for show in value["shows"]}
+        elif path.name.startswith(("endsong", "Streaming_History_")):
+            shows |= {record["episode_show_name"] for record in value if record.get("episode_show_name")}
+        elif path.name.startswith("StreamingHistory_podcast_"):
+            shows |= {record["podcastName"] for record in value}
+        elif re.fullmatch(r"StreamingHistory(_music_)?\d+\.json", path.name):
+            artists.update(record["artistName"] for record in value)
+    return shows, artists
+
+
+def test_podcast_episodes_in_an_old_classic_music_file_are_counted_and_said(tmp_path):
+    """nate-downer's StreamingHistory0.json (before 2023) lists podcast episodes as music, the show as the artist;
+    the import says how many of its records are episodes of shows the same export names. erin's 2023+ music files
+    hold none, and their import says nothing of the kind."""
+    nate = EXPORTS / "nate-downer__spotify-analysis"
+    shows, artists = shows_and_artists(nate)
+    episodes = sum(count for artist, count in artists.items() if artist in shows)
+    played_shows = sum(1 for artist in artists if artist in shows)
+    assert (episodes, played_shows, artists.total()) == (366, 12, 4508)
+
+    done = cli(tmp_path, "import-history", "--user", "nate", str(nate))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        f"  note: {nate / 'StreamingHistory0.json'}: 366 of its 4,508 records look like podcast episodes: their "
+        "artist is one of 12 shows this export names elsewhere (the most played: "
+    ) in done.stdout, done.stdout
+    assert "they load as music plays (docs/privacy-exports.md)" in done.stdout
+
+    erin = EXPORTS / "hobbies-w-erin__Spotify-Account-Data"
+    shows, artists = shows_and_artists(erin)
+    assert shows and artists.total() > 0 and not shows & set(artists)
+    quiet = cli(tmp_path, "import-history", "--user", "erin", str(erin))
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "look like podcast episodes" not in quiet.stdout + quiet.stderr
