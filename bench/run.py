@@ -126,11 +126,12 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
         Bench,
         NotAvailable,
         WorkloadFailed,
+        after_one_untimed,
         aged_refresh,
         full_build,
         import_throughput,
+        incremental_refresh,
         prepare_lakehouse,
-        steady_refreshes,
         whole_pipeline,
     )  # fmt: skip
     from ingest.config import Settings
@@ -151,8 +152,8 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
         prepare_lakehouse(bench)
         plan = [
             ("W2", lambda: [full_build(bench, 10)]),
-            ("W1", lambda: steady_refreshes(bench, args.runs)),
-            ("W0", lambda: [whole_pipeline(bench, n) for n in range(args.runs)]),
+            ("W1", lambda: after_one_untimed(lambda n: incremental_refresh(bench, n), args.runs)),
+            ("W0", lambda: after_one_untimed(lambda n: whole_pipeline(bench, n), args.runs)),
             ("W4", lambda: [import_throughput(bench, n) for n in range(args.runs)]),
             ("W5", lambda: aged_refresh(bench, args.runs, args.refreshes)),
             ("W3", lambda: [full_build(bench, 100)]),
@@ -170,7 +171,7 @@ def run_workloads(args: argparse.Namespace, save: Callable[[dict[str, "Result"]]
                 results[name] = Result(name, status=f"failed: {exc}")
                 log.error("%s failed: %s", name, exc)
                 continue
-            if name in ("W1", "W5"):
+            if name in ("W0", "W1", "W5"):
                 runs, notes = outcome
                 result = summarise(name, runs)
                 result.notes = notes
