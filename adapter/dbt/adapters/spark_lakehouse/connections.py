@@ -2,6 +2,7 @@
 
 import logging
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +104,9 @@ def without_parameters(url: str) -> str:
 
 # What HiveServer2 answers a client whose password its authentication refuses (SASL PLAIN)
 REFUSED_LOGIN = "Error validating the login"
+# How a Thrift client says the server closed the connection: at a read, or with a reset (at a write, or a read).
+CUT_HANDSHAKE = ("TSocket read 0 bytes", "TTransportException: unexpected exception")
+CUT_HANDSHAKE_PAUSES = (1.0, 3.0)  # seconds before each further attempt
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +147,7 @@ class SparkLakehouseConnectionManager(SparkConnectionManager):
         if secret is not None:
             credentials.password = secret
         try:
-            connection = super().open(connection)
+            connection = cls._open_through_cut_handshakes(connection)
         except FailedToConnectError as exc:
             if REFUSED_LOGIN not in str(exc):
                 raise
@@ -159,3 +163,25 @@ class SparkLakehouseConnectionManager(SparkConnectionManager):
             connection.handle = SessionCloseTolerantHandle(connection.handle)
         check_thrift_connection(connection)
         return connection
+
+    @classmethod
+    def _open_through_cut_handshakes(cls, connection: Connection) -> Connection:
+        """dbt-spark's open, again after a pause where the server closed or reset the connection during its
+        handshake (seen once in a test session's thousands of connections to a busy server: the server read a
+        malformed handshake and closed it); dbt-spark retries only a server that says it is starting. A refused login, a
+        server that does not answer and any other failure are raised at once."""
+        for attempt, pause in enumerate(CUT_HANDSHAKE_PAUSES, start=2):
+            try:
+                return super().open(connection)
+            except FailedToConnectError as exc:
+                said = next((sign for sign in CUT_HANDSHAKE if sign in str(exc)), None)
+                if said is None:
+                    raise
+                credentials = connection.credentials
+                log.warning(
+                    "The Thrift server at %s:%s closed the connection during its handshake (%s); connecting again "
+                    "in %.0f s (attempt %d of %d)",
+                    credentials.host, credentials.port, said, pause, attempt, len(CUT_HANDSHAKE_PAUSES) + 1,
+                )  # fmt: skip
+                time.sleep(pause)
+        return super().open(connection)
