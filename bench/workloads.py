@@ -50,6 +50,7 @@ W1_LISTENER, W0_LISTENER = "listener_000", "listener_001"  # the generator's fir
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
 W0_FIRST_START = datetime(2026, 11, 10, 6, 0)  # after W1's refreshes; its 400 plays span about 5 days, all in the past
 W1_SPAN, W0_SPAN = timedelta(days=1), timedelta(days=6)  # at least the time the new plays span
+REFRESH_INTERVAL = timedelta(hours=6)  # from a listener's latest play to the first of a workload's new plays
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 W1_STEPS = [step for step in STEPS if step.name in ("load", "dbt_build_silver", "dbt_build_gold")]
 
@@ -173,10 +174,12 @@ def new_plays_seed(bench: Bench, listener: str, offset: int) -> int:
 
 
 def new_plays_start(listener: str, latest: datetime | None, planned: datetime, span: timedelta) -> datetime:
-    """When a workload's new plays of ``listener`` start: as planned, or after the listener's latest play in Bronze
-    (``latest``) when a kept lakehouse (``--keep-data``) already holds plays from then (the same export again would
-    be no new plays); never so late that the plays (``span`` long) reach today: they must lie in the past."""
-    start = planned if latest is None else max(planned, latest.replace(minute=0, second=0, microsecond=0) + span)
+    """When a workload's new plays of ``listener`` start: as planned, or a refresh's interval after the listener's
+    latest play in Bronze (``latest``) when the lakehouse already holds plays from then (a kept lakehouse, or an
+    earlier run of the sitting: the same export again would be no new plays); never so late that the plays
+    (``span`` long) reach today: they must lie in the past."""
+    after_latest = None if latest is None else latest.replace(minute=0, second=0, microsecond=0) + REFRESH_INTERVAL
+    start = planned if after_latest is None else max(planned, after_latest)
     if start + span > datetime.now():
         raise WorkloadFailed(
             f"{listener}'s plays in the kept bench lakehouse reach {latest}: new plays would start {start:%Y-%m-%d}, "
