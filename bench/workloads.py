@@ -21,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,10 +46,14 @@ LOAD_PARTS = (
 )  # fmt: skip
 # ... and of ingest.bronze.delta inside merge_new_rows: finding its commit (the rest is the MERGE and the row count).
 MERGE_PARTS = ("_metrics_of_commit",)
-W1_LISTENER, W0_LISTENER = "listener_000", "listener_001"  # the generator's first two listeners
+W1_LISTENER = "listener_000"  # the generator's first listener
+W0_LISTENERS = 9  # W0's run n takes listener 1 + n % 9 (listener_001 to listener_009 of W2's ten)
 W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
-W0_FIRST_START = datetime(2026, 11, 10, 6, 0)  # after W1's refreshes; its 400 plays span about 5 days, all in the past
-W1_SPAN, W0_SPAN = timedelta(days=1), timedelta(days=6)  # at least the time the new plays span
+W0_FIRST_START = datetime(2026, 11, 2, 6, 0)  # the same: W0's listeners are not W1's
+W1_SPAN, W0_SPAN = (
+    timedelta(days=2),
+    timedelta(days=11),
+)  # at least the time the new plays span (50: 1-2 days, 400: ~10)
 REFRESH_INTERVAL = timedelta(hours=6)  # from a listener's latest play to the first of a workload's new plays
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 W1_STEPS = [step for step in STEPS if step.name in ("load", "dbt_build_silver", "dbt_build_gold")]
@@ -188,6 +192,17 @@ def new_plays_start(listener: str, latest: datetime | None, planned: datetime, s
     return start
 
 
+def last_play_in_the_past(workload: str, folder: Path) -> None:
+    """A workload's generated plays must all lie in the past (a play in the future is quarantined, and fails the
+    Bronze gate): else it fails, saying so, before anything is imported."""
+    last = max(record["ts"] for path in folder.glob("*.json") for record in json.loads(path.read_text()))
+    if datetime.fromisoformat(last.replace("Z", "+00:00")) > datetime.now(UTC):
+        raise WorkloadFailed(
+            f"{workload}'s generated plays in {folder} reach {last}, in the future. Run the bench without --keep-data "
+            "for a fresh lakehouse"
+        )
+
+
 def check_new_plays(workload: str, bench: Bench, listener: str, before: int, expected: int) -> None:
     """A workload measures new plays only if its load inserted them all: else it fails, naming what it found."""
     after, _ = listener_plays(bench, listener)
@@ -268,6 +283,7 @@ def incremental_refresh(bench: Bench, number: int) -> Run:
     start = new_plays_start(W1_LISTENER, latest, planned, W1_SPAN)
     seed = new_plays_seed(bench, W1_LISTENER, 1000 + number)
     bench.generate(export, "extended", 1, W1_NEW_PLAYS, seed, start=start.isoformat(), first_user="0")
+    last_play_in_the_past("W1", export / W1_LISTENER)
     import_history, _, _ = _ingester()
 
     def body(run: Run) -> None:
@@ -311,20 +327,23 @@ def sql_alone(bench: Bench, run: Run, step: str) -> None:
 
 
 def whole_pipeline(bench: Bench, number: int) -> Run:
-    """W0: a few hundred new plays of listener_001, then ``python -m spotify_analytics pipeline`` on the warm server,
-    each step's seconds from ops.pipeline_runs."""
+    """W0: a few hundred new plays of one listener (a listener per run, so that the plays of a sitting's runs lie in
+    the past), then ``python -m spotify_analytics pipeline`` on the warm server, each step's seconds from
+    ops.pipeline_runs."""
+    index = 1 + number % W0_LISTENERS
+    listener = f"listener_{index:03d}"
     export = bench.work / f"w0_export_{number}"
-    planned = W0_FIRST_START + timedelta(hours=6 * number)
-    before, latest = listener_plays(bench, W0_LISTENER)
-    start = new_plays_start(W0_LISTENER, latest, planned, W0_SPAN)
-    seed = new_plays_seed(bench, W0_LISTENER, 3000 + number)
-    bench.generate(export, "extended", 1, W0_NEW_PLAYS, seed, start=start.isoformat(), first_user="1")
+    before, latest = listener_plays(bench, listener)
+    start = new_plays_start(listener, latest, W0_FIRST_START, W0_SPAN)
+    seed = new_plays_seed(bench, listener, 3000 + number)
+    bench.generate(export, "extended", 1, W0_NEW_PLAYS, seed, start=start.isoformat(), first_user=str(index))
+    last_play_in_the_past("W0", export / listener)
 
     def body(run: Run) -> None:
         with run.step("import-history (setup)"):
             bench._run_logged(
-                [sys.executable, "-m", "spotify_analytics", "import-history", "--user", W0_LISTENER,
-                 str(export / W0_LISTENER)],
+                [sys.executable, "-m", "spotify_analytics", "import-history", "--user", listener,
+                 str(export / listener)],
                 f"w0-import-{number}", "import-history",
             )  # fmt: skip
         started = datetime.now()
@@ -338,7 +357,7 @@ def whole_pipeline(bench: Bench, number: int) -> Run:
             run.steps[row.step] = float(row.duration_seconds)
 
     run = measured(bench, body)
-    check_new_plays("W0", bench, W0_LISTENER, before, W0_NEW_PLAYS)
+    check_new_plays("W0", bench, listener, before, W0_NEW_PLAYS)
     return run
 
 
