@@ -2,8 +2,8 @@
 
 State lives in ``<data>/lakehouse/``: ``server.pid`` (the JVM's pid: spark-class execs java),
 ``server.log`` (the server's quiet log) and ``lakehouse_id`` (see ``identity``). Readiness is both TCP ports
-accepting connections. A server on this checkout's ports that serves another data directory is named, never
-taken for this checkout's own.
+accepting connections on sockets of the server's own process (``process_listens``). A server on this checkout's
+ports that serves another data directory is named, never taken for this checkout's own.
 """
 
 import logging
