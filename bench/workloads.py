@@ -48,12 +48,10 @@ LOAD_PARTS = (
 MERGE_PARTS = ("_metrics_of_commit",)
 W1_LISTENER = "listener_000"  # the generator's first listener
 W0_LISTENERS = 9  # W0's run n takes listener 1 + n % 9 (listener_001 to listener_009 of W2's ten)
-W1_FIRST_START = datetime(2026, 11, 2, 6, 0)  # after the generated histories, which end 2026-10-31
-W0_FIRST_START = datetime(2026, 11, 2, 6, 0)  # the same: W0's listeners are not W1's
-W1_SPAN, W0_SPAN = (
-    timedelta(days=2),
-    timedelta(days=11),
-)  # at least the time the new plays span (50: 1-2 days, 400: ~10)
+# W0's and W1's first new plays: after the generated histories, which end 2026-10-31 (W0's listeners are not W1's).
+NEW_PLAYS_FIRST_START = datetime(2026, 11, 2, 6, 0)
+W1_SPAN = timedelta(days=2)  # at least the time W1's 50 new plays span (1-2 days)
+W0_SPAN = timedelta(days=11)  # ... and W0's 400 (about 10 days)
 REFRESH_INTERVAL = timedelta(hours=6)  # from a listener's latest play to the first of a workload's new plays
 PIPELINE_DBT_BUILDS = [step for step in STEPS if step.program == "dbt" and step.args[0] == "build"]
 W1_STEPS = [step for step in STEPS if step.name in ("load", "dbt_build_silver", "dbt_build_gold")]
@@ -278,7 +276,7 @@ def incremental_refresh(bench: Bench, number: int) -> Run:
     """W1: 50 new plays of listener_000 after everything loaded so far, then the pipeline's load, Silver and Gold
     builds in one worker, as a scheduled run has them; then the SQL models' compiled SQL alone."""
     export = bench.work / f"w1_export_{number}"
-    planned = W1_FIRST_START + timedelta(hours=6 * number)
+    planned = NEW_PLAYS_FIRST_START + timedelta(hours=6 * number)
     before, latest = listener_plays(bench, W1_LISTENER)
     start = new_plays_start(W1_LISTENER, latest, planned, W1_SPAN)
     seed = new_plays_seed(bench, W1_LISTENER, 1000 + number)
@@ -334,7 +332,7 @@ def whole_pipeline(bench: Bench, number: int) -> Run:
     listener = f"listener_{index:03d}"
     export = bench.work / f"w0_export_{number}"
     before, latest = listener_plays(bench, listener)
-    start = new_plays_start(listener, latest, W0_FIRST_START, W0_SPAN)
+    start = new_plays_start(listener, latest, NEW_PLAYS_FIRST_START, W0_SPAN)
     seed = new_plays_seed(bench, listener, 3000 + number)
     bench.generate(export, "extended", 1, W0_NEW_PLAYS, seed, start=start.isoformat(), first_user=str(index))
     last_play_in_the_past("W0", export / listener)
