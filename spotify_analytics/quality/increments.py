@@ -117,12 +117,17 @@ def _latest_stamp(spark: "SparkSession", table: str, stamp: str) -> str | None:
 
 def frame_of(spark: "SparkSession", rows: RowsToCheck, key: tuple[str, ...], stamp: str | None) -> "DataFrame":
     """The rows the checks read: the whole table, or its rows stamped since the last check and the older rows that
-    share a key with one of them (a duplicate of a new key; a new row without a key is read too)."""
+    share a key with one of them (a duplicate of a new key; a new row without a key is read too).
+
+    Such an increment is computed once and kept on the server's disk for the checks: Great Expectations reads its
+    rows in several passes, and each would otherwise scan the whole table again for the older rows' keys."""
     frame = spark.table(rows.table)
     if rows.since is None or rows.since.stamp is None or stamp is None or not key:
         return frame
+    from pyspark.storagelevel import StorageLevel
+
     written = f"{stamp} > cast('{rows.since.stamp}' as timestamp)"
     new = frame.where(written)
     new_keys = new.select(*key).where(" and ".join(f"{column} is not null" for column in key))
     older_of_new_keys = frame.where(f"not coalesce({written}, false)").join(new_keys, on=list(key), how="left_semi")
-    return new.unionByName(older_of_new_keys)
+    return new.unionByName(older_of_new_keys).localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.config import Settings
 from ingest.lakehouse.watchdog import doing
-from spotify_analytics.quality import gx_context, history, increments
-from spotify_analytics.quality.gate_config import CRITICAL, load_config
+from spotify_analytics.quality import coverage, gx_context, history, increments
+from spotify_analytics.quality.gate_config import CRITICAL, GateConfig, load_config
 from spotify_analytics.quality.outcomes import Outcome, ValidationReport, from_gx_result, missing_table
 from spotify_analytics.quality.suites import FEATURE_COVERAGE, TableSuite, layer_suites, listener_coverage_suite
 
@@ -32,26 +32,7 @@ def in_database(suite: TableSuite, database: str | None) -> TableSuite:
 
 
 def table_frame(spark: "SparkSession", suite: TableSuite) -> "DataFrame":
-    return with_derived_columns(spark.table(suite.table), suite)  # type: ignore[return-value]
-
-
-def listener_coverage(spark: "SparkSession", table: str) -> "pd.DataFrame":
-    """One row per listener of ``table`` (Silver): plays and listening time, with features and in all, and the
-    shares (``coverage_plays``, ``coverage_minutes``; NaN for a listener whose plays all lasted 0 ms)."""
-    frame = spark.sql(
-        f"""
-        select user_id, count(*) as plays, count(feature_source) as featured_plays,
-               sum(ms_played) as ms_played,
-               sum(case when feature_source is not null then ms_played else 0 end) as featured_ms
-        from {table}
-        where user_id is not null
-        group by user_id
-        order by user_id
-        """
-    ).toPandas()
-    frame["coverage_plays"] = frame["featured_plays"] / frame["plays"]
-    frame["coverage_minutes"] = (frame["featured_ms"] / frame["ms_played"].where(frame["ms_played"] > 0)).astype(float)
-    return frame
+    return spark.table(suite.table)
 
 
 def validate_suite(
@@ -60,7 +41,7 @@ def validate_suite(
     """Run the suite's checks on ``frame`` (default: the whole table): counts first, in as few passes over the rows
     as Great Expectations bundles them, then examples of the unexpected values of the checks that failed only."""
     started = time.monotonic()
-    frame = table_frame(spark, suite) if frame is None else with_derived_columns(frame, suite)
+    frame = table_frame(spark, suite) if frame is None else frame
     with doing(f"checking {suite.table}"):
         results = gx_context.run_checkpoint(context, suite, frame, gx_context.COUNTS_ONLY)
         checks = {(check.check_id, check.user_id): check for check in suite.checks}
@@ -84,12 +65,6 @@ def validate_suite(
 def unexpected_rows(result: Any) -> bool:
     """A check of rows that failed on some of them (an aggregate check, a share, has no rows to show)."""
     return not result.success and bool((result.result or {}).get("unexpected_count"))
-
-
-def with_derived_columns(frame: "DataFrame | pd.DataFrame", suite: TableSuite) -> "DataFrame | pd.DataFrame":
-    if not suite.derived_columns or not hasattr(frame, "selectExpr"):
-        return frame
-    return frame.selectExpr("*", *(f"{sql} as {name}" for name, sql in suite.derived_columns.items()))
 
 
 def validate_layer(
@@ -122,9 +97,10 @@ def validate_layer(
         if context is None:
             context = gx_context.shared_context(settings.quality_path)
         log.info("%s: checking %s", suite.name, rows.scope)
-        outcomes = validate_suite(spark, context, suite, increments.frame_of(spark, rows, suite.key, suite.stamp))
         if suite.scope == FEATURE_COVERAGE:
-            outcomes += listener_coverage_outcomes(spark, context, suite.table, config)
+            outcomes = feature_coverage_outcomes(spark, context, suite, config)
+        else:
+            outcomes = validate_suite(spark, context, suite, increments.frame_of(spark, rows, suite.key, suite.stamp))
         report.outcomes.extend(outcomes)
         if not any(not outcome.success and outcome.severity == CRITICAL for outcome in outcomes):
             passed.append((suite.name, rows, checks))
@@ -136,8 +112,13 @@ def validate_layer(
     return report
 
 
-def listener_coverage_outcomes(spark: "SparkSession", context: object, table: str, config: object) -> list[Outcome]:
-    """Feature coverage per listener of Silver (a summary made on the server, checked as a small frame)."""
-    coverage = listener_coverage(spark, table)
-    per_listener = listener_coverage_suite(table, list(coverage["user_id"]), config)  # type: ignore[arg-type]
-    return validate_suite(spark, context, per_listener, coverage) if per_listener.checks else []
+def feature_coverage_outcomes(
+    spark: "SparkSession", context: object, suite: TableSuite, config: GateConfig
+) -> list[Outcome]:
+    """Silver's feature coverage: the table's shares (``suite``) and each listener's, checked on the small frames
+    made from one summary of the table on the server (``coverage``)."""
+    summary = coverage.coverage_summary(spark, suite.table)
+    outcomes = validate_suite(spark, context, suite, coverage.table_shares(spark, summary))
+    listeners = coverage.listener_shares(summary)
+    per_listener = listener_coverage_suite(suite.table, list(listeners["user_id"]), config)
+    return outcomes + (validate_suite(spark, context, per_listener, listeners) if per_listener.checks else [])

@@ -13,7 +13,7 @@ it into Great Expectations objects, so importing this module stays cheap. Severi
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from ingest.audio_features import audio_features
 from ingest.bronze.schemas import (
@@ -54,8 +54,6 @@ class TableSuite:
     layer: str
     table: str  # database.table validated by default
     checks: tuple[Check, ...]
-    # Columns added before validation (name -> Spark SQL expression), e.g. 0/1 flags whose mean is a share.
-    derived_columns: dict[str, str] = field(default_factory=dict)
     scope: str = ""  # what of the table the suite checks when not its rows, e.g. "feature_coverage_per_listener"
     # The table's key and the column its writes stamp: with both, a run reads only the keys written since the last
     # check (``increments``); without, the whole table. Checks about the whole table (shares) have neither.
@@ -173,7 +171,7 @@ def listener_share(
 def listener_coverage_suite(table: str, user_ids: list[str], config: GateConfig) -> TableSuite:
     """Per listener of ``table``: the share of plays (``coverage_plays``) and of listening time
     (``coverage_minutes``) with features, warnings by default; with ``coverage.stop_below`` set, a critical check
-    of the listening-time share against it. Validated on the frame ``quality.runner.listener_coverage`` makes."""
+    of the listening-time share against it. Validated on the frame ``quality.coverage.listener_shares`` makes."""
     plays, minutes, stop = (
         config.coverage["listener_plays"].min,
         config.coverage["listener_minutes"].min,
@@ -238,13 +236,10 @@ def _listening_with_features(config: GateConfig, now: dt.datetime) -> TableSuite
 
 
 def _feature_coverage(config: GateConfig, now: dt.datetime) -> TableSuite:
-    """Silver's feature coverage shares: about the whole table, so read whole (when it changed)."""
-    flags = {"coverage_overall": "cast(feature_source is not null as double)"} | {
-        f"coverage_{source}": f"cast(coalesce(feature_source = '{source}', false) as double)"
-        for source in FEATURE_SOURCES
-    }
+    """Silver's feature coverage shares (``coverage_overall``, ``coverage_<source>``): about the whole table, so
+    checked on a summary of every row (``quality.coverage``) when the table changed."""
     checks = tuple(coverage_share(name, f"coverage_{name}", config) for name in TABLE_COVERAGE_SHARES)
-    return TableSuite(SILVER, SILVER_PLAYS, checks, flags, scope=FEATURE_COVERAGE)
+    return TableSuite(SILVER, SILVER_PLAYS, checks, scope=FEATURE_COVERAGE)
 
 
 SUITE_BUILDERS = {

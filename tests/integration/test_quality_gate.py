@@ -26,6 +26,7 @@ from spotify_analytics.server.command import DATA_DIR_CONF
 DEFAULT_CONFIG = Path(__file__).parents[2] / "spotify_analytics/quality/expectations.toml"
 BROKEN = "quality_test_broken"
 GOOD = "quality_test_good"
+INCREMENT = "quality_test_increment"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 FEATURES = {
     "danceability": 0.6, "energy": 0.7, "key": 5, "loudness": -6.0, "mode": 1, "speechiness": 0.05,
@@ -251,6 +252,41 @@ def test_low_coverage_warns_per_listener_and_is_recorded(broken_tables: Lakehous
     assert (silent.success, silent.observed_number, silent.observed_value) == (
         True, None, "no rows: coverage not measured",
     )  # fmt: skip
+
+
+def test_a_check_after_a_merge_reads_the_new_rows_and_the_older_rows_of_their_keys(lakehouse: Lakehouse) -> None:
+    """Silver with its build stamp: the first check reads every row; after a MERGE, only the rows it wrote and the
+    older rows sharing a key with one of them. Worked out by hand: 4 valid plays; the MERGE (on no key, so it only
+    inserts) adds play-1 again and play-9 with hour 30; the second check reads those 2 and the older play-1, so 3
+    rows, finds play-1 twice (2 unexpected rows) and one hour out of range, and never reads play-0, 2 or 3."""
+    create_database(lakehouse, INCREMENT)
+    table = f"{INCREMENT}.listening_with_features"
+    ddl = f"{SILVER_COLUMNS}, built_at timestamp"
+    first_build, second_build = NOW - dt.timedelta(minutes=30), NOW - dt.timedelta(minutes=10)
+    create_table(lakehouse, table, ddl, [silver_play(n, "synthetic") | {"built_at": first_build} for n in range(4)])
+    first = lakehouse.cli("validate", "silver", "--database", INCREMENT)
+    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    assert f"{table}: checking whole table" in first.stderr
+
+    written = [silver_play(1, "synthetic"), silver_play(9, "synthetic") | {"hour_of_day": 30}]
+    spark = connect(lakehouse.settings)
+    names = column_names(ddl)
+    rows = [tuple((row | {"built_at": second_build}).get(name) for name in names) for row in written]
+    spark.createDataFrame(rows, schema=ddl).createOrReplaceTempView("increment_written")
+    spark.sql(f"merge into {table} using increment_written on false when not matched then insert *")
+    second = lakehouse.cli("validate", "silver", "--database", INCREMENT)
+
+    assert second.returncode == 1, second.stdout + second.stderr[-3000:]
+    assert re.search(rf"{table}: checking keys written since version \d+ \(now \d+\)", second.stderr)
+    results = lakehouse.sql(
+        "select run_id, expectation_id, success, unexpected_count, element_count from quality.validation_results "
+        f"where table_name = '{table}' and expectation_id in ('play_id.unique', 'hour_of_day.range') "
+        "order by run_at, expectation_id"
+    )
+    assert [(r.expectation_id, r.success, r.unexpected_count, r.element_count) for r in results] == [
+        ("hour_of_day.range", True, 0, 4), ("play_id.unique", True, 0, 4),
+        ("hour_of_day.range", False, 1, 3), ("play_id.unique", False, 2, 3),
+    ]  # fmt: skip
 
 
 def test_stop_below_is_the_one_threshold_that_stops_before_gold(broken_tables: Lakehouse, tmp_path: Path) -> None:
