@@ -71,6 +71,21 @@
     {%- do return(listeners_changed_since(changes)) -%}
 {%- endmacro %}
 
+{#- Per listener with rows built since the model's latest `built_at` in any of `dated_relations` (pairs of a
+    relation, read by its `built_at`, and the SQL date a row of it falls on), the first day of the earliest year those
+    rows fall in ('YYYY-01-01'); none (every year of every listener) on a full build. -#}
+{% macro rhythm_years_to_recompute(dated_relations) -%}
+    {%- set watermark = built_at_watermark() -%}
+    {%- if watermark is none -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set changes = [] -%}
+    {%- for relation, date_expression in dated_relations -%}
+        {%- do changes.append((relation, 'built_at', watermark, date_expression)) -%}
+    {%- endfor -%}
+    {%- do return(listeners_changed_since(changes, "trunc({}, 'year')")) -%}
+{%- endmacro %}
+
 {#- The sample standard deviation of values from their count, sum and sum of squares: exact for values a hand
     check can follow, the same whatever order the rows come in; null for fewer than two values. -#}
 {% macro sample_sd(count, total, squares) -%}

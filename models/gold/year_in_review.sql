@@ -6,10 +6,12 @@
     Lists are arrays of structs ordered by their `rank`; an artist, track or genre with no listening time (plays of
     0 ms) is in no list.
 
-    Incremental (MERGE on listener and year): a run recomputes every year of each listener with Silver rows or
-    session mood states built since its latest `built_at` (a refit of the mood states relabels every listener's
-    sessions); a full refresh computes them all. After the catalog is loaded again, run `--full-refresh` for the
-    genres to follow.
+    Incremental (MERGE on listener and year): a run recomputes, per listener with Silver rows or session mood states
+    built since its latest `built_at`, the earliest year those rows fall in and every later year (a year's biggest
+    changes compare it with the year before; a refit of the mood states relabels every listener's sessions, so every
+    year). A session counts from the UTC date of its start less a day, as its local date can be a day earlier. Its
+    biggest changes read the rhythm changes from that year on and their monthly values from the year before. A full
+    refresh computes every year. After the catalog is loaded again, run `--full-refresh` for the genres to follow.
 #}
 {{
     config(
@@ -20,9 +22,18 @@
     )
 }}
 
-{%- set listeners = rhythm_listeners_to_recompute([
-    ref('listening_with_features'), ref('mood_session_clusters'),
+{%- set first_years = rhythm_years_to_recompute([
+    (ref('listening_with_features'), 'played_date_local'),
+    (ref('mood_session_clusters'), 'date_sub(to_date(session_start), 1)'),
 ]) -%}
+{#- The monthly values of a year's changes span it and the year before. -#}
+{%- set spread_starts = none -%}
+{%- if first_years is not none -%}
+    {%- set spread_starts = [] -%}
+    {%- for user_id, first_year in first_years -%}
+        {%- do spread_starts.append((user_id, ((first_year[:4] | int) - 1) ~ '-01-01')) -%}
+    {%- endfor -%}
+{%- endif -%}
 {%- set top = var('year_in_review_top') | int %}
 
 with
@@ -65,7 +76,7 @@ year_plays as (
         ms_played as ms,
         {{ measured_time() }} as measured_ms
     from plays
-    where {{ listener_rows(listeners) }}
+    where {{ listener_rows(first_years, since_column='played_date_local', since_type='date') }}
 
 ),
 
@@ -289,7 +300,9 @@ year_changes as (
         previous_value,
         change_from_previous
     from changes
-    where period_type = 'year' and ({{ listener_rows(listeners) }})
+    where
+        period_type = 'year'
+        and ({{ listener_rows(first_years, since_column='period_start', since_type='date') }})
 
 ),
 
@@ -301,7 +314,10 @@ month_values as (
         indicator,
         value
     from changes
-    where period_type = 'month' and value is not null and ({{ listener_rows(listeners) }})
+    where
+        period_type = 'month'
+        and value is not null
+        and ({{ listener_rows(spread_starts, since_column='period_start', since_type='date') }})
 
 ),
 

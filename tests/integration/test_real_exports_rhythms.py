@@ -132,7 +132,7 @@ def test_year_in_review_unit_test_passes_on_the_built_lakehouse(lakehouse: Lakeh
     pipeline run has built."""
     result = lakehouse.dbt("test", "--select", "year_in_review,test_type:unit")
     assert result.returncode == 0, result.stdout[-5000:]
-    assert "PASS=2 " in result.stdout and "ERROR=0" in result.stdout
+    assert "PASS=3 " in result.stdout and "ERROR=0" in result.stdout
 
 
 def test_report_pages_have_every_rhythm_section(lakehouse: Lakehouse, built: ScheduledRun) -> None:
