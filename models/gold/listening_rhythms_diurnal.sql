@@ -4,8 +4,9 @@
     plays with measured audio features; null where too little listening or too few measured features stand behind
     a cell (`rhythm_figure`). No weeks: a week's hour of weekend listening rests on too little to be read.
 
-    Incremental (MERGE on the cell key): a run recomputes every cell of each listener with Silver rows built since
-    its latest `built_at` and leaves the other listeners' cells as they are; a full refresh computes them all.
+    Incremental (MERGE on the cell key): a run recomputes, per listener with Silver rows built since its latest
+    `built_at`, the cells of the earliest year those rows fall in and of every later year (a cell's figures rest on
+    its own period's plays alone), and leaves the other cells as they are; a full refresh computes them all.
 #}
 {{
     config(
@@ -16,7 +17,7 @@
     )
 }}
 
-{%- set listeners = rhythm_listeners_to_recompute([ref('listening_with_features')]) %}
+{%- set first_years = rhythm_years_to_recompute([(ref('listening_with_features'), 'played_date_local')]) %}
 
 with
 
@@ -39,7 +40,7 @@ weighted_plays as (
         {{ measured_time('valence') }} as valence_ms,
         {{ measured_time('energy') }} as energy_ms
     from plays
-    where {{ listener_rows(listeners) }}
+    where {{ listener_rows(first_years, since_column='played_date_local', since_type='date') }}
 
 ),
 
