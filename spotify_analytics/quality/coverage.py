@@ -2,8 +2,8 @@
 listening time, in all and with audio features, and the plays per feature source. The checks then run on two small
 frames made from that summary: the table's shares (one row) and each listener's (one row per listener).
 
-Coverage is about the whole table, so the summary reads every row; one grouped aggregate costs about one scan, where
-Great Expectations' metrics over the table's rows cost several.
+Coverage is about the whole table, so the summary reads every row: one scan for both suites, where the shares' checks
+on the table's rows and the listeners' summary took one each.
 """
 
 from typing import TYPE_CHECKING
