@@ -57,24 +57,11 @@
     end
 {%- endmacro %}
 
-{#- The listeners whose rows an incremental rhythm model recomputes: those with rows built since its latest
-    `built_at` in any of `relations` (each read by its `built_at`); none (every listener) on a full build. -#}
-{% macro rhythm_listeners_to_recompute(relations) -%}
-    {%- set watermark = built_at_watermark() -%}
-    {%- if watermark is none -%}
-        {%- do return(none) -%}
-    {%- endif -%}
-    {%- set changes = [] -%}
-    {%- for relation in relations -%}
-        {%- do changes.append((relation, 'built_at', watermark, 'built_at')) -%}
-    {%- endfor -%}
-    {%- do return(listeners_changed_since(changes)) -%}
-{%- endmacro %}
-
 {#- Per listener with rows built since the model's latest `built_at` in any of `dated_relations` (pairs of a
-    relation, read by its `built_at`, and the SQL date a row of it falls on), the first day of the earliest year those
-    rows fall in ('YYYY-01-01'); none (every year of every listener) on a full build. -#}
-{% macro rhythm_years_to_recompute(dated_relations) -%}
+    relation, read by its `built_at`, and the SQL date a row of it falls on), `since_template` (SQL with `{}` where
+    that date goes) at the earliest of those rows, as a 'YYYY-MM-DD' string: where the model starts recomputing the
+    listener. None (everything) on a full build. -#}
+{% macro rhythm_starts_to_recompute(dated_relations, since_template='{}') -%}
     {%- set watermark = built_at_watermark() -%}
     {%- if watermark is none -%}
         {%- do return(none) -%}
@@ -83,7 +70,27 @@
     {%- for relation, date_expression in dated_relations -%}
         {%- do changes.append((relation, 'built_at', watermark, date_expression)) -%}
     {%- endfor -%}
-    {%- do return(listeners_changed_since(changes, "trunc({}, 'year')")) -%}
+    {%- do return(listeners_changed_since(changes, since_template)) -%}
+{%- endmacro %}
+
+{#- `rhythm_starts_to_recompute` at the first day of the earliest year ('YYYY-01-01'): a yearly model recomputes
+    that year and the later ones. -#}
+{% macro rhythm_years_to_recompute(dated_relations) -%}
+    {%- do return(rhythm_starts_to_recompute(dated_relations, "trunc({}, 'year')")) -%}
+{%- endmacro %}
+
+{#- Starts (pairs of a listener and a 'YYYY-MM-DD' date) moved `days` days earlier: where a model reads from to
+    recompute from the starts, when a figure looks back that far. None stays none (everything). -#}
+{% macro days_before(starts, days) -%}
+    {%- if starts is none -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set moved = [] -%}
+    {%- for user_id, start in starts -%}
+        {%- set day = modules.datetime.date.fromisoformat(start) - modules.datetime.timedelta(days=days) -%}
+        {%- do moved.append((user_id, day.isoformat())) -%}
+    {%- endfor -%}
+    {%- do return(moved) -%}
 {%- endmacro %}
 
 {#- The sample standard deviation of values from their count, sum and sum of squares: exact for values a hand

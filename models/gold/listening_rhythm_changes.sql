@@ -5,8 +5,10 @@
     then. The baseline is the listener's weekly values over the `var('rhythm_baseline_weeks')` whole weeks before
     the week the period starts in; a year has no z-score (eight weeks say nothing of a year).
 
-    Incremental (MERGE on the row key): a run recomputes every row of each listener whose listening_rhythms rows
-    were built since its latest `built_at`; a full refresh computes them all.
+    Incremental (MERGE on the row key): a run recomputes, per listener with listening_rhythms rows built since its
+    latest `built_at`, every row of a period from the earliest of those rows' periods on (a period's row reads the
+    period before it and the weeks of its baseline, so a changed period changes only later ones). It reads the
+    rhythms from a year before that (the year before, the weeks of a baseline). A full refresh computes them all.
 #}
 {{
     config(
@@ -17,9 +19,11 @@
     )
 }}
 
-{%- set listeners = rhythm_listeners_to_recompute([ref('listening_rhythms')]) -%}
 {%- set indicators = var('rhythm_indicators') | map(attribute='name') | list -%}
-{%- set baseline_week_count = var('rhythm_baseline_weeks') | int %}
+{%- set baseline_week_count = var('rhythm_baseline_weeks') | int -%}
+{%- set recompute_from = rhythm_starts_to_recompute([(ref('listening_rhythms'), 'period_start')]) -%}
+{#- A year's previous period is 12 months back; a baseline's weeks end before the week the period starts in. -#}
+{%- set read_from = days_before(recompute_from, [366, 7 * (baseline_week_count + 1)] | max) %}
 
 with
 
@@ -42,7 +46,7 @@ indicator_values as (
             {%- endfor %}
         ) as (indicator, value)
     from rhythms
-    where {{ listener_rows(listeners) }}
+    where {{ listener_rows(read_from, since_column='period_start', since_type='date') }}
 
 ),
 
@@ -153,6 +157,7 @@ final as (
         end as z_score,
         {{ built_at() }} as built_at
     from with_spread
+    where {{ listener_rows(recompute_from, since_column='period_start', since_type='date') }}
 
 )
 

@@ -10,9 +10,12 @@
     favourites). Each sum is then added up per period; the three meet in one row per period. Every division is a
     try_divide (ANSI SQL on).
 
-    Incremental (MERGE on the period key): a run recomputes every period of each listener with Silver rows built
-    since its latest `built_at` (a period's figures reach back before it: the low-valence baseline, the
-    favourites' 7 days) and leaves the other listeners' rows as they are; a full refresh computes them all.
+    Incremental (MERGE on the period key): a run recomputes, per listener with Silver rows built since its latest
+    `built_at`, every period from the earlier of the starts of the week and of the year that hold the earliest of
+    those rows' days (every week, month and year holding a changed day starts there or later). It reads the plays
+    from as far before that as a day's figures reach back (the low-valence baseline, the favourites' window), and
+    writes only the periods from that start on. The other periods and listeners keep their rows; a full refresh
+    computes them all.
 #}
 {{
     config(
@@ -23,14 +26,18 @@
     )
 }}
 
-{%- set listeners = rhythm_listeners_to_recompute([ref('listening_with_features')]) -%}
+{%- set baseline_days = var('low_valence_baseline_days') | int -%}
+{%- set favourite_days = var('favourite_window_days') | int -%}
+{%- set recompute_from = rhythm_starts_to_recompute(
+    [(ref('listening_with_features'), 'played_date_local')],
+    "least(cast(date_trunc('week', {}) as date), trunc({}, 'year'))",
+) -%}
+{%- set read_from = days_before(recompute_from, [baseline_days, favourite_days - 1] | max) -%}
 {%- set parts = ['night', 'morning', 'afternoon', 'evening'] -%}
 {%- set day_types = {'weekday': 'not is_weekend', 'weekend': 'is_weekend'} -%}
 {#- The sums each part of the day and each day type keeps, and the ones the favourites keep. -#}
 {%- set mood_sums = ['ms', 'measured_ms', 'valence_ms', 'energy_ms'] -%}
-{%- set favourite_sums = ['ms', 'measured_ms', 'valence_ms', 'tempo_known_ms', 'tempo_ms'] -%}
-{%- set baseline_days = var('low_valence_baseline_days') | int -%}
-{%- set favourite_days = var('favourite_window_days') | int %}
+{%- set favourite_sums = ['ms', 'measured_ms', 'valence_ms', 'tempo_known_ms', 'tempo_ms'] %}
 
 with
 
@@ -58,7 +65,7 @@ weighted_plays as (
         case when {{ is_measured_play() }} and tempo > 0 then ms_played else 0 end as tempo_known_ms,
         case when {{ is_measured_play() }} and tempo > 0 then tempo * ms_played else 0 end as tempo_ms
     from plays
-    where {{ listener_rows(listeners) }}
+    where {{ listener_rows(read_from, since_column='played_date_local', since_type='date') }}
 
 ),
 
@@ -371,6 +378,7 @@ final as (
         ) }} as favourite_tempo,
         {{ built_at() }} as built_at
     from joined
+    where {{ listener_rows(recompute_from, since_column='period_start', since_type='date') }}
 
 )
 
