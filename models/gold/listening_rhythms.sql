@@ -11,11 +11,11 @@
     try_divide (ANSI SQL on).
 
     Incremental (MERGE on the period key): a run recomputes, per listener with Silver rows built since its latest
-    `built_at`, every period from the earlier of the starts of the week and of the year that hold the earliest of
-    those rows' days (every week, month and year holding a changed day starts there or later). It reads the plays
-    from as far before that as a day's figures reach back (the low-valence baseline, the favourites' window), and
-    writes only the periods from that start on. The other periods and listeners keep their rows; a full refresh
-    computes them all.
+    `built_at`, every period from the earlier of the starts of the week and of the year that hold the day before
+    the earliest of those rows' days (a play merged away lies just before the play it joined; every week, month and
+    year holding a changed day starts there or later). It reads the plays from as far before that as a day's
+    figures reach back (the low-valence baseline, the favourites' window), and writes only the periods from that
+    start on. The other periods and listeners keep their rows; a full refresh computes them all.
 #}
 {{
     config(
@@ -29,7 +29,7 @@
 {%- set baseline_days = var('low_valence_baseline_days') | int -%}
 {%- set favourite_days = var('favourite_window_days') | int -%}
 {%- set recompute_from = rhythm_starts_to_recompute(
-    [(ref('listening_with_features'), 'played_date_local')],
+    [(ref('listening_with_features'), 'date_sub(played_date_local, 1)')],
     "least(cast(date_trunc('week', {}) as date), trunc({}, 'year'))",
 ) -%}
 {%- set read_from = days_before(recompute_from, [baseline_days, favourite_days - 1] | max) -%}

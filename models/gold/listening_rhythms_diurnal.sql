@@ -5,8 +5,9 @@
     a cell (`rhythm_figure`). No weeks: a week's hour of weekend listening rests on too little to be read.
 
     Incremental (MERGE on the cell key): a run recomputes, per listener with Silver rows built since its latest
-    `built_at`, the cells of the earliest year those rows fall in and of every later year (a cell's figures rest on
-    its own period's plays alone), and leaves the other cells as they are; a full refresh computes them all.
+    `built_at`, the cells of the year holding the day before the earliest of those rows' days (a play merged away
+    lies just before the play it joined) and of every later year (a cell's figures rest on its own period's plays
+    alone), and leaves the other cells as they are; a full refresh computes them all.
 #}
 {{
     config(
@@ -17,7 +18,9 @@
     )
 }}
 
-{%- set first_years = rhythm_years_to_recompute([(ref('listening_with_features'), 'played_date_local')]) %}
+{%- set first_years = rhythm_years_to_recompute([
+    (ref('listening_with_features'), 'date_sub(played_date_local, 1)'),
+]) %}
 
 with
 

@@ -7,11 +7,12 @@
     0 ms) is in no list.
 
     Incremental (MERGE on listener and year): a run recomputes, per listener with Silver rows or session mood states
-    built since its latest `built_at`, the earliest year those rows fall in and every later year (a year's biggest
-    changes compare it with the year before; a refit of the mood states relabels every listener's sessions, so every
-    year). A session counts from the UTC date of its start less a day, as its local date can be a day earlier. Its
-    biggest changes read the rhythm changes from that year on and their monthly values from the year before. A full
-    refresh computes every year. After the catalog is loaded again, run `--full-refresh` for the genres to follow.
+    built since its latest `built_at`, the year holding the day before the earliest of those rows' days (a play
+    merged away lies just before the play it joined) and every later year (a year's biggest changes compare it with
+    the year before; a refit of the mood states relabels every listener's sessions, so every year). A session counts
+    from the UTC date of its start less a day, as its local date can be a day earlier. Its biggest changes read the
+    rhythm changes from that year on and their monthly values from the year before. A full refresh computes every
+    year. After the catalog is loaded again, run `--full-refresh` for the genres to follow.
 #}
 {{
     config(
@@ -23,7 +24,7 @@
 }}
 
 {%- set first_years = rhythm_years_to_recompute([
-    (ref('listening_with_features'), 'played_date_local'),
+    (ref('listening_with_features'), 'date_sub(played_date_local, 1)'),
     (ref('mood_session_clusters'), 'date_sub(to_date(session_start), 1)'),
 ]) -%}
 {#- The monthly values of a year's changes span it and the year before. -#}
