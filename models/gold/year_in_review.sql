@@ -27,14 +27,8 @@
     (ref('listening_with_features'), 'date_sub(played_date_local, 1)'),
     (ref('mood_session_clusters'), 'date_sub(to_date(session_start), 1)'),
 ]) -%}
-{#- The monthly values of a year's changes span it and the year before. -#}
-{%- set spread_starts = none -%}
-{%- if first_years is not none -%}
-    {%- set spread_starts = [] -%}
-    {%- for user_id, first_year in first_years -%}
-        {%- do spread_starts.append((user_id, ((first_year[:4] | int) - 1) ~ '-01-01')) -%}
-    {%- endfor -%}
-{%- endif -%}
+{#- The monthly values of a year's changes span it and the year before (spread_changes keeps to those months). -#}
+{%- set spread_starts = days_before(first_years, 366) -%}
 {%- set top = var('year_in_review_top') | int %}
 
 with

@@ -31,17 +31,14 @@ def in_database(suite: TableSuite, database: str | None) -> TableSuite:
     return suite.on_table(f"{database}.{suite.table.split('.', 1)[1]}")
 
 
-def table_frame(spark: "SparkSession", suite: TableSuite) -> "DataFrame":
-    return spark.table(suite.table)
-
-
 def validate_suite(
     spark: "SparkSession", context: object, suite: TableSuite, frame: "DataFrame | pd.DataFrame | None" = None
 ) -> list[Outcome]:
     """Run the suite's checks on ``frame`` (default: the whole table): counts first, in as few passes over the rows
     as Great Expectations bundles them, then examples of the unexpected values of the checks that failed only."""
     started = time.monotonic()
-    frame = table_frame(spark, suite) if frame is None else frame
+    if frame is None:
+        frame = spark.table(suite.table)
     with doing(f"checking {suite.table}"):
         results = gx_context.run_checkpoint(context, suite, frame, gx_context.COUNTS_ONLY)
         checks = {(check.check_id, check.user_id): check for check in suite.checks}
