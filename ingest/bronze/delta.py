@@ -5,6 +5,8 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,18 +203,18 @@ def merge_snapshot(
     """Make ``table`` hold exactly ``rows`` within the scope: insert new keys, update rows whose
     ``row_hash`` changed, delete keys no longer present. Unchanged rows are not rewritten, so a rerun
     with the same input changes nothing."""
-    view = _incoming(spark, table, rows)
     assignments = ", ".join(f"{c} = s.{c}" for c in table.column_names)
-    metrics = run_merge(
-        spark,
-        table.qualified,
-        view,
-        _on(table.key),
-        f"when matched and t.row_hash <> s.row_hash then update set {assignments}, "
-        f"{table.stamp.name} = current_timestamp()",
-        _insert_new(table),
-        f"when not matched by source and ({scope_condition}) then delete",
-    )
+    with incoming_view(spark, table, rows) as view:
+        metrics = run_merge(
+            spark,
+            table.qualified,
+            view,
+            _on(table.key),
+            f"when matched and t.row_hash <> s.row_hash then update set {assignments}, "
+            f"{table.stamp.name} = current_timestamp()",
+            _insert_new(table),
+            f"when not matched by source and ({scope_condition}) then delete",
+        )
     total = spark.table(table.qualified).count()
     return MergeResult(
         inserted=metrics.get("numTargetRowsInserted", 0),
@@ -231,27 +233,35 @@ def merge_new_rows(
     play's month), rows are grouped by it (one file per partition) and the MERGE reads only the partitions
     they fall in. Columns in ``key_implies`` are functions of the key too (a play's listener): the MERGE
     compares only the target rows that hold the incoming values (a new listener's export joins no row)."""
-    view = _incoming(spark, table, rows)
     on = _on(table.key)
     if table.partitioning:
         on += f" and {_partitions_of(rows, table.partitioning)}"
     for column in key_implies:
         on += f" and {_values_of(rows, column)}"
-    metrics = run_merge(spark, table.qualified, view, on, _insert_new(table))
+    with incoming_view(spark, table, rows) as view:
+        metrics = run_merge(spark, table.qualified, view, on, _insert_new(table))
     total = spark.table(table.qualified).count()
     return MergeResult(inserted=metrics.get("numTargetRowsInserted", 0), updated=0, deleted=0, total=total)
 
 
-def _incoming(spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame) -> str:
-    """A temporary view of ``rows`` typed as the table's declared columns (grouped by its month partitions)."""
+INCOMING_VIEW_PREFIX = "incoming_"  # then the table's name and a random suffix
+
+
+@contextmanager
+def incoming_view(spark: "SparkSession", table: BronzeTable, rows: pd.DataFrame) -> Iterator[str]:
+    """A temporary view of ``rows`` typed as the table's declared columns (grouped by its month partitions), dropped
+    on leaving: the server keeps a view's rows in its memory for the session's life, and a long-lived session (a
+    notebook's, the bench's) would otherwise hold every load's rows (about 94 MB of heap per 100,000 plays). Left in
+    place when the body fails: the server may be gone, and dropping the view would wait out the client's retries."""
     from pyspark.sql import functions as F
 
     incoming = spark.createDataFrame(rows, schema=table.ddl)
     if table.partitioning:
         incoming = incoming.repartition(F.trunc(table.partitioning.date_column, "MM"))
-    view = f"incoming_{table.name}_{uuid.uuid4().hex[:12]}"
+    view = f"{INCOMING_VIEW_PREFIX}{table.name}_{uuid.uuid4().hex[:12]}"
     incoming.createOrReplaceTempView(view)
-    return view
+    yield view
+    spark.catalog.dropTempView(view)
 
 
 def _on(key: tuple[str, ...]) -> str:

@@ -18,11 +18,13 @@ from conftest import REPO, Lakehouse
 from grpc_proxy import SparkConnectProxy
 
 from ingest.bronze.delta import (
+    INCOMING_VIEW_PREFIX,
     INTERRUPTED_FOLDER,
     database_folder,
     ensure_bronze_database,
     ensure_table,
     merge_new_rows,
+    merge_snapshot,
 )
 from ingest.bronze.schemas import SYNTHETIC_FEATURES
 
@@ -74,6 +76,24 @@ def test_a_folder_without_any_commit_is_moved_aside_and_the_table_created(
     aside = [path.name for path in (folder.parent / INTERRUPTED_FOLDER).glob(f"{table_name}-*")]
     assert len(aside) == 1
     assert (folder.parent / INTERRUPTED_FOLDER / aside[0] / "part-00000-half-written.snappy.parquet").is_file()
+
+
+def test_a_merge_leaves_no_view_of_its_rows_in_the_session(lakehouse: Lakehouse, table_name: str) -> None:
+    """The server holds a temporary view's rows for its session's life: a long-lived session (a notebook's, the
+    bench's) that kept one per load ran the server out of heap. Counts by hand: two new rows inserted, then a
+    snapshot of one of them deletes the other."""
+    table = dataclasses.replace(SYNTHETIC_FEATURES, name=table_name)
+    ensure_table(lakehouse.session, table)
+    session = lakehouse.new_session()
+    try:
+        inserted = merge_new_rows(session, table, synthetic_rows(["v-1", "v-2"])).inserted
+        deleted = merge_snapshot(session, table, synthetic_rows(["v-1"])).deleted
+        views = [view.name for view in session.catalog.listTables() if view.isTemporary]
+    finally:
+        session.stop()
+
+    assert (inserted, deleted) == (2, 1)
+    assert [view for view in views if view.startswith(INCOMING_VIEW_PREFIX)] == []
 
 
 def test_concurrent_merges_of_one_table_all_land_exactly_once(lakehouse: Lakehouse, table_name: str) -> None:
