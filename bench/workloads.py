@@ -235,7 +235,8 @@ FULL_BUILD_STEP = "dbt build --full-refresh"
 
 
 def full_build(bench: Bench, users: int) -> Run:
-    """W2/W3: Bronze from scratch with users x 100K plays, then the pipeline's dbt build with --full-refresh."""
+    """W2/W3: Bronze from scratch with users x 100K plays, then the pipeline's dbt build with --full-refresh; then
+    the SQL models' compiled SQL alone (what the build costs without dbt)."""
     from bench.workload.bronze_load import empty_listening_table, insert_parquet
 
     parquet = bench.work / f"bronze_{users}x{bench.plays_per_user}"
@@ -254,7 +255,9 @@ def full_build(bench: Bench, users: int) -> Run:
         excluded = ["--exclude", *bench.excluded_models] if bench.excluded_models else []
         bench.dbt_build(run, FULL_BUILD_STEP, *FULL_BUILD_ARGS, *excluded)
 
-    return measured(bench, body)
+    run = measured(bench, body)
+    sql_alone(bench, run, FULL_BUILD_STEP)  # after the peak RSS's window, which is the build's
+    return run
 
 
 def after_one_untimed(workload: Callable[[int], Run], runs: int, first_number: int = 0) -> tuple[list[Run], list[str]]:
@@ -317,7 +320,7 @@ def sql_alone(bench: Bench, run: Run, step: str) -> None:
                 package, name = result["unique_id"].split(".")[1:3]
                 matches = list((target / "compiled" / package).rglob(f"{name}.sql"))
                 sql_file = matches[0] if matches else None
-            if sql_file is not None and sql_file.is_file():
+            if sql_file is not None and sql_file.suffix == ".sql" and sql_file.is_file():  # not a Python model's
                 compiled.append(sql_file.read_text())
     with run.step(f"{SUBSTEP}{step}: compiled SQL alone ({len(compiled)} SQL models)"):
         for sql in compiled:
