@@ -96,6 +96,33 @@ def test_a_merge_leaves_no_view_of_its_rows_in_the_session(lakehouse: Lakehouse,
     assert [view for view in views if view.startswith(INCOMING_VIEW_PREFIX)] == []
 
 
+A_COMMAND = """
+from ingest.config import Settings
+from ingest.lakehouse.client import connect
+
+spark = connect(Settings())
+spark.range(3).createOrReplaceTempView("left_by_a_command")
+print(spark.session_id, flush=True)
+"""  # ends without stopping its session, as every command does
+
+
+def test_a_command_releases_its_server_session_when_it_ends(lakehouse: Lakehouse) -> None:
+    """The server would otherwise hold a command's session, and what its queries left (a load's uploaded rows, the
+    plans of its queries), for its idle timeout of 60 minutes: a pipeline run's commands added up in its heap."""
+    from ingest.lakehouse.client import connect
+    from ingest.lakehouse.operations import GONE
+
+    command = subprocess.run(
+        [sys.executable, "-c", A_COMMAND],
+        cwd=REPO, env={**os.environ, **lakehouse.env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert command.returncode == 0, command.stderr
+    session_id = command.stdout.split()[-1]
+
+    with pytest.raises(Exception, match="|".join(GONE)):  # before: the session, and its view of 3 rows, were there
+        connect(lakehouse.settings, session_id=session_id).table("left_by_a_command").count()
+
+
 def test_concurrent_merges_of_one_table_all_land_exactly_once(lakehouse: Lakehouse, table_name: str) -> None:
     table = dataclasses.replace(SYNTHETIC_FEATURES, name=table_name)
     ensure_table(lakehouse.session, table)
