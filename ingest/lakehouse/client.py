@@ -65,9 +65,20 @@ def connect(settings: Settings, session_id: str | None = None) -> "SparkSession"
     except Exception as exc:  # pyspark raises several types; only a refused secret is answered here
         reason = refused_token(exc)
         if reason is None:
+            if session_id is not None:
+                _forget(session)
             raise
         served = listener_identity(settings, reason)
     problem = identity_problem(settings, served, settings.connect_url)
     if problem:
         raise ForeignServer(problem)
     return session
+
+
+def _forget(session: "SparkSession") -> None:
+    """Drop a session object whose session the server no longer has (its client released it as it ended, or the
+    server dropped it), without asking the server to release it again. pyspark makes the first session a process
+    creates its default one: kept, the next ``connect`` would be handed this closed session
+    (``INVALID_HANDLE.SESSION_CLOSED``)."""
+    session.release_session_on_close = False  # type: ignore[attr-defined]
+    session.stop()
