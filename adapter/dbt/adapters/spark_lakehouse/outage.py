@@ -95,7 +95,7 @@ def release_kept_sessions() -> None:
     """Release on the server every kept session still open (run at the process's end). Without it the server holds
     a session for its idle timeout (``spark.connect.session.manager.defaultSessionTimeout``, 60 minutes), with what
     its queries left there: a load's uploaded rows (about 35 MB per 100,000 plays), the analysed plans of its
-    queries (about 200 MB for the compiled SQL of the Gold models). One attempt each, no retries (a dead server
+    queries (about 200 MB for the compiled SQL of the 15 SQL models). One attempt each, no retries (a dead server
     refuses at once), and ``RELEASE_SECONDS`` in all (a hung server does not hold the process); a session not
     released is dropped by the server at its idle timeout."""
     still_open = [session for session in _kept if not session.is_stopped and not session.client.is_closed]
